@@ -1,0 +1,75 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { isMesoError } from '../util/errors.js';
+import { processIo } from './io.js';
+import type { Io } from './io.js';
+import { planCommand } from './plan-cmd.js';
+import type { PlanOptions } from './plan-cmd.js';
+import { renderCommand } from './render-cmd.js';
+import { validateCommand } from './validate-cmd.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../../package.json') as { version: string };
+
+function program(io: Io, result: { code: number }): Command {
+  const p = new Command('meso')
+    .description('Provision Apache Mesos clusters from one declarative cluster.yaml')
+    .version(version)
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  p.command('validate')
+    .description('check a cluster file: YAML, schema and cluster rules; every error with file:line:col')
+    .argument('<file>', 'cluster file, e.g. clusters/ha.yaml')
+    .action(async (file: string) => {
+      result.code = await validateCommand(file, io);
+    });
+
+  p.command('render')
+    .description('write every file meso would put on every host as DIR/<host>/<path>, with a manifest')
+    .argument('<file>', 'cluster file')
+    .requiredOption('--out <dir>', 'directory to write into (new, empty, or an earlier render)')
+    .action(async (file: string, opts: { out: string }) => {
+      result.code = await renderCommand(file, opts, io);
+    });
+
+  p.command('plan')
+    .description('show what meso would change on every host')
+    .argument('<file>', 'cluster file')
+    .option('--offline', 'plan against an empty world, without contacting any host')
+    .option('--json', 'print the plan as JSON')
+    .option('--out <file>', 'save the plan as JSON')
+    .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none')
+    .action(async (file: string, opts: PlanOptions) => {
+      result.code = await planCommand(file, opts, io);
+    });
+  return p;
+}
+
+/** Run meso; returns the exit code. Expected failures print a message and a hint, never a stack. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const result = { code: 0 };
+  try {
+    await program(io, result).parseAsync(argv);
+    return result.code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version end "successfully"; usage errors were already printed by commander.
+      return e.exitCode === 0 ? 0 : 1;
+    }
+    if (isMesoError(e)) {
+      io.err(`error: ${e.message}\n`);
+      if (e.hint !== undefined) io.err(`hint: ${e.hint}\n`);
+      return 1;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    io.err(`error: ${err.message}\nThis is a bug in meso. Please report it with the command you ran`);
+    io.err(
+      process.env['MESO_DEBUG'] === '1'
+        ? `:\n${err.stack ?? ''}\n`
+        : ' (set MESO_DEBUG=1 to see where it happened).\n',
+    );
+    return 1;
+  }
+}

@@ -1,0 +1,57 @@
+import type { Plan } from './types.js';
+
+export const modeString = (mode: number): string => mode.toString(8).padStart(4, '0');
+
+/**
+ * The plan as a JSON document (`--json`, `--out`). `format_version`, `summary` and each change's
+ * `address`, `action`, `host`, `path` and `reason` are a contract; other fields may be added.
+ */
+export function planToJson(plan: Plan): Record<string, unknown> {
+  return {
+    format_version: plan.formatVersion,
+    summary: { ...plan.summary },
+    changes: plan.changes.map((c) =>
+      c.kind === 'file'
+        ? {
+            address: c.address,
+            action: c.action,
+            host: c.host,
+            path: c.path,
+            reason: c.reason,
+            kind: c.kind,
+            sensitive: c.sensitive,
+            ...(c.after === undefined
+              ? {}
+              : {
+                  owner: c.after.owner,
+                  group: c.after.group,
+                  mode: modeString(c.after.mode),
+                  sha256: c.sensitive ? '(sensitive)' : c.after.sha256,
+                }),
+          }
+        : {
+            address: c.address,
+            action: c.action,
+            host: c.host,
+            path: null,
+            reason: c.reason,
+            kind: c.kind,
+            service: c.service,
+            unit: c.unit,
+            phase: c.phase + 1,
+          },
+    ),
+    cluster: plan.cluster,
+    provider: plan.provider,
+    offline: plan.offline,
+    hosts: plan.hosts,
+    phases: plan.phases.map((p, i) => ({
+      order: i + 1,
+      service: p.service,
+      strategy: p.strategy,
+      hosts: p.hosts,
+      batch_size: p.batchSize,
+      description: p.description,
+    })),
+  };
+}

@@ -1,0 +1,197 @@
+import { createHash } from 'node:crypto';
+import type { DesiredFile, DesiredState, ServiceName } from '../render/types.js';
+
+import type { Spec } from '../spec/types.js';
+import type { Change, FileChange, FileFingerprint, Phase, Plan, ServiceChange } from './types.js';
+
+/** What meso saw on one host; an offline plan observes nothing. */
+export interface ObservedHost {
+  files: ReadonlyMap<string, FileFingerprint>;
+  /** Paths meso managed before (from state) that it may have to delete. */
+  managed: ReadonlySet<string>;
+  activeServices: ReadonlySet<ServiceName>;
+}
+
+export type ObservedState = ReadonlyMap<string, ObservedHost>;
+
+export const EMPTY_HOST: ObservedHost = { files: new Map(), managed: new Set(), activeServices: new Set() };
+
+export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+export function fingerprint(f: DesiredFile): FileFingerprint {
+  return { sha256: sha256(f.content), owner: f.owner, group: f.group, mode: f.mode };
+}
+
+const sameFingerprint = (a: FileFingerprint, b: FileFingerprint): boolean =>
+  a.sha256 === b.sha256 && a.owner === b.owner && a.group === b.group && a.mode === b.mode;
+
+function summaryOf(f: DesiredFile): { summary: string | undefined; lines: number } {
+  const lines = f.content === '' ? 0 : f.content.replace(/\n$/, '').split('\n').length;
+  if (f.sensitive) return { summary: undefined, lines };
+  if (f.content === '') return { summary: '(empty: a boolean flag)', lines };
+  if (lines === 1 && f.content.length <= 80)
+    return { summary: JSON.stringify(f.content.replace(/\n$/, '')), lines };
+  return { summary: undefined, lines };
+}
+
+/** How many agents may be down at once: `maxUnavailable` of the group, at least 1. */
+export function batchSize(maxUnavailable: string | number, count: number): number {
+  if (typeof maxUnavailable === 'number') return Math.max(1, maxUnavailable);
+  const pct = Number(maxUnavailable.replace('%', ''));
+  return Math.max(1, Math.floor((count * pct) / 100));
+}
+
+function phases(spec: Spec, desired: DesiredState): Phase[] {
+  const on = (s: ServiceName): string[] =>
+    desired.hosts.filter((h) => h.services.some((x) => x.name === s)).map((h) => h.host.name);
+  const out: Phase[] = [];
+  const zk = on('zookeeper');
+  if (zk.length > 0) {
+    out.push({
+      service: 'zookeeper',
+      strategy: 'ensemble',
+      hosts: zk,
+      batchSize: zk.length,
+      description:
+        'configure every member, then start them together; a running ensemble restarts followers first, the leader last',
+    });
+  }
+  const masters = on('mesos-master');
+  if (masters.length > 0) {
+    out.push({
+      service: 'mesos-master',
+      strategy: 'one-at-a-time',
+      hosts: masters,
+      batchSize: 1,
+      description: 'one at a time, each healthy before the next',
+    });
+  }
+  const marathon = on('marathon');
+  if (marathon.length > 0) {
+    out.push({
+      service: 'marathon',
+      strategy: 'one-at-a-time',
+      hosts: marathon,
+      batchSize: 1,
+      description: 'one at a time, after the masters have a leader',
+    });
+  }
+  const agents = on('mesos-agent');
+  if (agents.length > 0) {
+    // The smallest batch any group allows, so no group loses more than its maxUnavailable.
+    const size = Math.min(
+      ...spec.agents
+        .filter((g) => g.hosts.length > 0)
+        .map((g) => batchSize(g.maxUnavailable, g.hosts.length)),
+    );
+    out.push({
+      service: 'mesos-agent',
+      strategy: 'batches',
+      hosts: agents,
+      batchSize: size,
+      description: `in batches of ${size} (maxUnavailable)`,
+    });
+  }
+  return out;
+}
+
+/**
+ * Compare what every host should have with what it has. Pure: the same inputs give the same plan,
+ * change for change, in the same order.
+ */
+export function buildPlan(
+  spec: Spec,
+  desired: DesiredState,
+  observed: ObservedState,
+  offline: boolean,
+): Plan {
+  const fileChanges: FileChange[] = [];
+  const changedFeeds = new Map<string, Set<ServiceName>>();
+  for (const h of desired.hosts) {
+    const seen = observed.get(h.host.name) ?? EMPTY_HOST;
+    const feeds = new Set<ServiceName>();
+    changedFeeds.set(h.host.name, feeds);
+    for (const f of h.files) {
+      const after = fingerprint(f);
+      const before = seen.files.get(f.path);
+      if (before !== undefined && sameFingerprint(before, after)) continue;
+      for (const s of f.feeds) feeds.add(s);
+      const action = before === undefined ? 'create' : 'update';
+      const what =
+        before === undefined
+          ? 'new file'
+          : before.sha256 !== after.sha256
+            ? 'content changed'
+            : 'owner or mode changed';
+      fileChanges.push({
+        kind: 'file',
+        address: `host/${h.host.name}/file:${f.path}`,
+        action,
+        host: h.host.name,
+        path: f.path,
+        reason: f.sensitive ? `${what} (sensitive)` : what,
+        before,
+        after,
+        sensitive: f.sensitive,
+        ...summaryOf(f),
+      });
+    }
+    const wanted = new Set(h.files.map((f) => f.path));
+    for (const path of [...seen.managed].sort()) {
+      if (wanted.has(path) || !seen.files.has(path)) continue;
+      fileChanges.push({
+        kind: 'file',
+        address: `host/${h.host.name}/file:${path}`,
+        action: 'delete',
+        host: h.host.name,
+        path,
+        reason: 'meso managed it and the spec no longer wants it',
+        before: seen.files.get(path),
+        after: undefined,
+        sensitive: false,
+        summary: undefined,
+        lines: 0,
+      });
+    }
+  }
+  const order = phases(spec, desired);
+  const serviceChanges: ServiceChange[] = [];
+  order.forEach((phase, index) => {
+    for (const name of phase.hosts) {
+      const h = desired.hosts.find((x) => x.host.name === name)!;
+      const svc = h.services.find((s) => s.name === phase.service)!;
+      const running = (observed.get(name) ?? EMPTY_HOST).activeServices.has(svc.name);
+      const changed = changedFeeds.get(name)?.has(svc.name) === true;
+      if (running && !changed) continue;
+      serviceChanges.push({
+        kind: 'service',
+        address: `host/${name}/service:${svc.name}`,
+        action: running ? 'restart' : 'create',
+        host: name,
+        service: svc.name,
+        unit: svc.unit,
+        phase: index,
+        reason: running
+          ? 'its configuration changed'
+          : `start and enable (step ${index + 1}: ${phase.service})`,
+      });
+    }
+  });
+  const changes: Change[] = [...fileChanges, ...serviceChanges];
+  const count = (a: Change['action']): number => changes.filter((c) => c.action === a).length;
+  return {
+    formatVersion: '1',
+    cluster: desired.topology.name,
+    provider: desired.topology.provider,
+    offline,
+    hosts: desired.hosts.map((h) => ({ name: h.host.name, address: h.host.address, roles: h.host.roles })),
+    changes,
+    phases: order,
+    summary: {
+      create: count('create'),
+      update: count('update'),
+      delete: count('delete'),
+      restart: count('restart'),
+    },
+  };
+}

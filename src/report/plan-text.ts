@@ -1,0 +1,52 @@
+import { modeString } from '../plan/json.js';
+import type { Action, Plan } from '../plan/types.js';
+
+const SYMBOL: Readonly<Record<Action, string>> = { create: '+', update: '~', delete: '-', restart: '↻' };
+
+/** The plan as people read it, Terraform-style; deterministic so golden files stay stable. */
+export function planToText(plan: Plan): string {
+  const out: string[] = [];
+  const where = plan.offline
+    ? 'planned offline, against an empty world'
+    : 'planned against what the hosts have now';
+  out.push(`Cluster ${plan.cluster} (provider ${plan.provider}, ${plan.hosts.length} hosts), ${where}.`);
+  if (plan.changes.length === 0) {
+    out.push('', 'No changes. The hosts match the spec.');
+    return `${out.join('\n')}\n`;
+  }
+  out.push('Symbols: + create, ~ update, - delete, ↻ restart.', '');
+  for (const h of plan.hosts) {
+    const changes = plan.changes.filter((c) => c.host === h.name);
+    if (changes.length === 0) continue;
+    out.push(`# ${h.name} (${h.address}): ${h.roles.join(', ')}`);
+    const files = changes.flatMap((c) => (c.kind === 'file' ? [c] : []));
+    const width = Math.max(0, ...files.map((f) => f.path.length));
+    for (const f of files) {
+      const fp = f.after ?? f.before;
+      const meta = fp === undefined ? '' : `${fp.owner}:${fp.group} ${modeString(fp.mode)}`;
+      const detail = f.sensitive
+        ? '(sensitive)'
+        : f.action === 'delete'
+          ? ''
+          : (f.summary ?? `(${f.lines} lines)`);
+      out.push(`  ${SYMBOL[f.action]} ${f.path.padEnd(width)}  ${meta}  ${detail}`.trimEnd());
+    }
+    for (const c of changes) {
+      if (c.kind === 'service') out.push(`  ${SYMBOL[c.action]} service ${c.unit}: ${c.reason}`);
+    }
+    out.push('');
+  }
+  if (plan.phases.length > 0) {
+    out.push('Start order:');
+    const width = Math.max(...plan.phases.map((p) => p.service.length));
+    plan.phases.forEach((p, i) => {
+      out.push(`  ${i + 1}. ${p.service.padEnd(width)}  on ${p.hosts.join(', ')}: ${p.description}`);
+    });
+    out.push('');
+  }
+  const s = plan.summary;
+  out.push(
+    `Plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.restart} to restart.`,
+  );
+  return `${out.join('\n')}\n`;
+}

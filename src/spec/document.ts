@@ -1,0 +1,94 @@
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document, Node } from 'yaml';
+import type { Diagnostic, LocatedDiagnostic, SpecPath } from './diagnostics.js';
+
+/** A parsed cluster file that can say where any path of it is written. */
+export interface SourceDocument {
+  file: string;
+  /** The document as plain data; `undefined` for an empty file. */
+  data: unknown;
+  locate: (d: Diagnostic) => LocatedDiagnostic;
+}
+
+export interface ParsedYaml {
+  source: SourceDocument;
+  /** YAML syntax errors; when there are any, `source.data` must not be trusted. */
+  errors: LocatedDiagnostic[];
+}
+
+export function parseYaml(text: string, file: string): ParsedYaml {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  const errors: LocatedDiagnostic[] = doc.errors.map((e) => {
+    const pos = lineCounter.linePos(e.pos[0]);
+    return {
+      file,
+      line: pos.line,
+      col: pos.col,
+      severity: 'error',
+      path: [],
+      message: `invalid YAML: ${firstSentence(e.message)}`,
+      fix: 'fix the YAML syntax at this position',
+    };
+  });
+  let data: unknown;
+  if (errors.length === 0) {
+    try {
+      data = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      errors.push({
+        file,
+        line: 1,
+        col: 1,
+        severity: 'error',
+        path: [],
+        message: `invalid YAML: ${e instanceof Error ? e.message : String(e)}`,
+      });
+    }
+  }
+  const locate = (d: Diagnostic): LocatedDiagnostic => {
+    const offset = offsetOf(doc, d.path, d.atKey === true);
+    const pos = lineCounter.linePos(offset);
+    return { ...d, file, line: pos.line, col: pos.col };
+  };
+  return { source: { file, data: data ?? undefined, locate }, errors };
+}
+
+function firstSentence(message: string): string {
+  const cut = message.search(/ at line \d+, column \d+/);
+  return (cut >= 0 ? message.slice(0, cut) : (message.split('\n')[0] ?? message)).trim();
+}
+
+/** Offset of the node at `path`, or of its nearest written ancestor when the path is absent. */
+function offsetOf(doc: Document, path: SpecPath, atKey: boolean): number {
+  let node: unknown = doc.contents;
+  let offset = rangeStart(node) ?? 0;
+  for (let i = 0; i < path.length; i++) {
+    const part = path[i]!;
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => keyValue(p.key) === String(part));
+      if (pair === undefined) return offset;
+      if (last && atKey) return rangeStart(pair.key) ?? offset;
+      node = pair.value;
+      offset = rangeStart(node) ?? rangeStart(pair.key) ?? offset;
+    } else if (isSeq(node) && typeof part === 'number') {
+      node = node.items[part];
+      if (node === undefined) return offset;
+      offset = rangeStart(node) ?? offset;
+    } else {
+      return offset;
+    }
+  }
+  return offset;
+}
+
+function keyValue(key: unknown): string | undefined {
+  if (isScalar(key)) return String(key.value);
+  return undefined;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as Node | null | undefined)?.range;
+  return range === undefined || range === null ? undefined : range[0];
+}

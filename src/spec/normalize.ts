@@ -1,0 +1,217 @@
+import type {
+  AgentGroupSpec,
+  Credential,
+  Flags,
+  HostGroupSpec,
+  HostSpec,
+  InstallSpec,
+  Spec,
+} from './types.js';
+
+/** Default container images for `install.method: docker`; the spec pins its own with install.images. */
+export const DEFAULT_IMAGES = {
+  zookeeper: 'zookeeper:3.8',
+  mesosMaster: 'mesosphere/mesos-master:1.11.0',
+  mesosAgent: 'mesosphere/mesos-slave:1.11.0',
+  marathon: 'mesosphere/marathon:v1.11.24',
+} as const;
+
+type Raw = Record<string, unknown>;
+
+const obj = (v: unknown): Raw => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Raw) : {});
+const str = (v: unknown, d: string): string => (typeof v === 'string' ? v : d);
+const optStr = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown, d: number): number => (typeof v === 'number' ? v : d);
+const bool = (v: unknown, d: boolean): boolean => (typeof v === 'boolean' ? v : d);
+
+function hostList(raw: Raw, countPrefix: string): HostGroupSpec {
+  const count = typeof raw['count'] === 'number' ? raw['count'] : undefined;
+  if (Array.isArray(raw['hosts'])) {
+    return { hosts: (raw['hosts'] as unknown[]).map((h) => host(obj(h))), count: undefined };
+  }
+  if (count !== undefined) {
+    const hosts = Array.from({ length: count }, (_, i) => host({ name: `${countPrefix}-${i + 1}` }));
+    return { hosts, count };
+  }
+  return { hosts: [], count: undefined };
+}
+
+function host(raw: Raw): HostSpec {
+  const address = optStr(raw['address']);
+  return {
+    name: str(raw['name'], ''),
+    address,
+    privateAddress: optStr(raw['privateAddress']) ?? address,
+    myid: typeof raw['myid'] === 'number' ? raw['myid'] : undefined,
+    sshPort: typeof raw['sshPort'] === 'number' ? raw['sshPort'] : undefined,
+  };
+}
+
+function flags(v: unknown): Flags {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, value] of Object.entries(obj(v))) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[k] = value;
+  }
+  return out;
+}
+
+/** `cpus:4;ports(*):[31000-32000]` or `{ cpus: 4 }` as ordered name/value pairs. */
+export function parseResources(v: unknown): (readonly [string, string])[] {
+  if (typeof v === 'string') {
+    return v
+      .split(';')
+      .map((part) => part.trim())
+      .filter((part) => part !== '')
+      .map((part) => {
+        const colon = part.indexOf(':');
+        return colon < 0
+          ? ([part, ''] as const)
+          : ([part.slice(0, colon).trim(), part.slice(colon + 1).trim()] as const);
+      });
+  }
+  return Object.entries(obj(v)).map(([k, value]) => [k, String(value)] as const);
+}
+
+function credential(v: unknown): Credential | undefined {
+  const raw = obj(v);
+  if (typeof raw['principal'] !== 'string' || typeof raw['secret'] !== 'string') return undefined;
+  return { principal: raw['principal'], secret: raw['secret'] };
+}
+
+function install(raw: Raw): InstallSpec {
+  const method = str(raw['method'], 'apt') as InstallSpec['method'];
+  const images = obj(raw['images']);
+  const { method: _m, images: _i, ...options } = raw;
+  return {
+    method,
+    options,
+    images: {
+      zookeeper: str(images['zookeeper'], DEFAULT_IMAGES.zookeeper),
+      mesosMaster: str(images['mesosMaster'], DEFAULT_IMAGES.mesosMaster),
+      mesosAgent: str(images['mesosAgent'], DEFAULT_IMAGES.mesosAgent),
+      marathon: str(images['marathon'], DEFAULT_IMAGES.marathon),
+    },
+  };
+}
+
+/**
+ * Apply every default to a document that passed the schema. Pure; never fails on a schema-valid
+ * document (semantic problems are the rules' business, not this function's).
+ */
+export function normalize(data: unknown): Spec {
+  const root = obj(data);
+  const name = str(root['name'], '');
+  const ssh = obj(root['ssh']);
+  const bastion = root['ssh'] !== undefined && ssh['bastion'] !== undefined ? obj(ssh['bastion']) : undefined;
+  const zk = obj(root['zookeeper']);
+  const masters = obj(root['masters']);
+  const marathon = obj(root['marathon']);
+  const security = obj(root['security']);
+  const auth = obj(security['authentication']);
+  const ssl = security['ssl'] === undefined ? undefined : obj(security['ssl']);
+  const state = obj(root['state']);
+  const sshUser = str(ssh['user'], 'root');
+  const zkOnMasters = !Array.isArray(zk['hosts']) && zk['count'] === undefined;
+
+  const agents: AgentGroupSpec[] = (Array.isArray(root['agents']) ? root['agents'] : []).map((g: unknown) => {
+    const raw = obj(g);
+    const group = str(raw['group'], '');
+    return {
+      ...hostList(raw, group),
+      group,
+      public: bool(raw['public'], false),
+      containerizers: Array.isArray(raw['containerizers']) ? raw['containerizers'].map(String) : ['mesos'],
+      isolation: Array.isArray(raw['isolation']) ? raw['isolation'].map(String) : [],
+      attributes: Object.fromEntries(Object.entries(obj(raw['attributes'])).map(([k, v]) => [k, String(v)])),
+      resources: parseResources(raw['resources']),
+      flags: flags(raw['flags']),
+      maxUnavailable:
+        typeof raw['maxUnavailable'] === 'number' ? raw['maxUnavailable'] : str(raw['maxUnavailable'], '10%'),
+    };
+  });
+
+  return {
+    apiVersion: 'meso/v1',
+    kind: 'Cluster',
+    name,
+    provider: str(root['provider'], 'static') as Spec['provider'],
+    ssh: {
+      user: sshUser,
+      privateKeyPath: optStr(ssh['privateKeyPath']),
+      port: num(ssh['port'], 22),
+      hostKeyPolicy: ssh['hostKeyPolicy'] === 'accept-new' ? 'accept-new' : 'strict',
+      knownHostsPath: str(ssh['knownHostsPath'], '~/.ssh/known_hosts'),
+      useAgent: bool(ssh['useAgent'], false),
+      connectTimeoutSeconds: num(ssh['connectTimeoutSeconds'], 10),
+      bastion:
+        bastion === undefined
+          ? undefined
+          : {
+              host: str(bastion['host'], ''),
+              user: str(bastion['user'], sshUser),
+              port: num(bastion['port'], 22),
+              privateKeyPath: optStr(bastion['privateKeyPath']) ?? optStr(ssh['privateKeyPath']),
+            },
+    },
+    install: install(obj(root['install'])),
+    zookeeper: {
+      onMasters: zkOnMasters,
+      dedicated: zkOnMasters ? { hosts: [], count: undefined } : hostList(zk, 'zk'),
+      clientPort: num(zk['clientPort'], 2181),
+      peerPort: num(zk['peerPort'], 2888),
+      electionPort: num(zk['electionPort'], 3888),
+      dataDir: str(zk['dataDir'], '/var/lib/zookeeper'),
+      tickTime: num(zk['tickTime'], 2000),
+      initLimit: num(zk['initLimit'], 10),
+      syncLimit: num(zk['syncLimit'], 5),
+      myid: zk['myid'] === 'last-octet' ? 'last-octet' : 'sequential',
+      settings: Object.fromEntries(
+        Object.entries(obj(zk['settings'])).filter((e): e is [string, string | number | boolean] =>
+          ['string', 'number', 'boolean'].includes(typeof e[1]),
+        ),
+      ),
+    },
+    masters: {
+      ...hostList(masters, 'master'),
+      quorum: typeof masters['quorum'] === 'number' ? masters['quorum'] : 'auto',
+      cluster: str(masters['cluster'], name),
+      flags: flags(masters['flags']),
+      allowEvenCount: bool(masters['allowEvenCount'], false),
+    },
+    agents,
+    marathon: {
+      enabled: bool(marathon['enabled'], false),
+      flags: flags(marathon['flags']),
+      javaOpts: str(marathon['javaOpts'], '-Xmx512m'),
+    },
+    security: {
+      authenticateFrameworks: bool(auth['frameworks'], false),
+      authenticateAgents: bool(auth['agents'], false),
+      credentials: (Array.isArray(auth['credentials']) ? auth['credentials'] : [])
+        .map(credential)
+        .filter((c): c is Credential => c !== undefined),
+      agentCredential: credential(auth['agent']),
+      marathonCredential: credential(auth['marathon']),
+      acls: security['acls'] === undefined ? undefined : obj(security['acls']),
+      ssl:
+        ssl === undefined
+          ? undefined
+          : {
+              enabled: bool(ssl['enabled'], true),
+              certFile: str(ssl['certFile'], ''),
+              keyFile: str(ssl['keyFile'], ''),
+              caFile: optStr(ssl['caFile']),
+              requireCert: bool(ssl['requireCert'], false),
+            },
+    },
+    aws: obj(root['aws']),
+    local: { subnet: str(obj(root['local'])['subnet'], '198.18.0.0/24') },
+    state: {
+      backend: state['backend'] === 's3' ? 's3' : 'local',
+      path: optStr(state['path']),
+      bucket: optStr(state['bucket']),
+      key: optStr(state['key']),
+      region: optStr(state['region']),
+    },
+  };
+}

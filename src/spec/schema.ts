@@ -1,0 +1,151 @@
+import { createRequire } from 'node:module';
+import { Ajv } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { Diagnostic } from './diagnostics.js';
+import { didYouMean } from '../util/suggest.js';
+
+// The schema is shipped at the repository root (schema/) for editors; compiled code sits in dist/src/spec.
+const require = createRequire(import.meta.url);
+export const clusterSchema = require('../../../schema/cluster.schema.json') as Record<string, unknown>;
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+let validator: ValidateFunction | undefined;
+
+function compiled(): ValidateFunction {
+  if (validator === undefined) {
+    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+    addFormats(ajv);
+    validator = ajv.compile(clusterSchema);
+  }
+  return validator;
+}
+
+/** Check `data` against the JSON Schema; every violation becomes one diagnostic with a fix. */
+export function checkSchema(data: unknown): Diagnostic[] {
+  const validate = compiled();
+  if (validate(data)) return [];
+  return simplify(validate.errors ?? []).map(toDiagnostic);
+}
+
+function pathOf(instancePath: string): (string | number)[] {
+  if (instancePath === '') return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+}
+
+/**
+ * ajv reports every failed branch of a `oneOf`. Keep what helps: the errors from inside the branch
+ * whose shape matches the value (deeper paths), or else one summary error for the `oneOf` itself.
+ */
+function simplify(errors: ErrorObject[]): ErrorObject[] {
+  const oneOfs = errors.filter((e) => e.keyword === 'oneOf');
+  let kept = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if');
+  for (const o of oneOfs) {
+    const inside = kept.filter((e) => e.schemaPath.startsWith(o.schemaPath.replace(/\/oneOf$/, '/oneOf/')));
+    const deeper = inside.filter((e) => e.instancePath.length > o.instancePath.length);
+    kept = kept.filter((e) => !inside.includes(e) || deeper.includes(e));
+    if (deeper.length === 0) kept.push(o);
+  }
+  // ajv can report the same problem through several $refs; keep one of each.
+  const seen = new Set<string>();
+  return kept.filter((e) => {
+    const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `'${value}'`;
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function toDiagnostic(e: ErrorObject): Diagnostic {
+  const path = pathOf(e.instancePath);
+  const description = (e.parentSchema as { description?: string } | undefined)?.description;
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(params['additionalProperty']);
+      const allowed = Object.keys(
+        (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {},
+      );
+      const hint = didYouMean(key, allowed);
+      return {
+        severity: 'error',
+        path: [...path, key],
+        atKey: true,
+        message: `unknown field '${key}'`,
+        fix: hint ?? (allowed.length > 0 ? `allowed here: ${allowed.join(', ')}` : 'remove it'),
+      };
+    }
+    case 'required':
+      return {
+        severity: 'error',
+        path,
+        message: `missing required field '${String(params['missingProperty'])}'`,
+        fix: `add ${String(params['missingProperty'])}:`,
+      };
+    case 'type':
+      return {
+        severity: 'error',
+        path,
+        message: `expected ${String(params['type']).replace(/,/g, ' or ')}, got ${describe(e.data)}`,
+      };
+    case 'enum': {
+      const allowed = (params['allowedValues'] as unknown[]).map(String);
+      const hint = typeof e.data === 'string' ? didYouMean(e.data, allowed) : undefined;
+      return {
+        severity: 'error',
+        path,
+        message: `${describe(e.data)} is not allowed`,
+        fix: hint ?? `use one of: ${allowed.join(', ')}`,
+      };
+    }
+    case 'const':
+      return {
+        severity: 'error',
+        path,
+        message: `${describe(e.data)} is not allowed`,
+        fix: `use ${String(params['allowedValue'])}`,
+      };
+    case 'pattern':
+      return {
+        severity: 'error',
+        path,
+        message: `invalid value ${describe(e.data)}`,
+        fix: description ?? `it must match ${String(params['pattern'])}`,
+      };
+    case 'oneOf':
+      return {
+        severity: 'error',
+        path,
+        message: `invalid value ${describe(e.data)}`,
+        fix: description ?? 'see the cluster.yaml reference in README.md',
+      };
+    case 'format':
+      return {
+        severity: 'error',
+        path,
+        message: `invalid ${String(params['format'])} ${describe(e.data)}`,
+        fix: params['format'] === 'date-time' ? 'use RFC 3339, e.g. 2026-12-31T23:59:00Z' : 'see README.md',
+      };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+    case 'minItems':
+    case 'minLength':
+      return { severity: 'error', path, message: `${describe(e.data)} ${e.message ?? 'is out of range'}` };
+    default:
+      return { severity: 'error', path, message: e.message ?? `invalid (${e.keyword})` };
+  }
+}
