@@ -24,7 +24,7 @@ export async function planCommand(file: string, opts: PlanOptions, io: Io): Prom
     });
   }
   const desired = renderDesiredState(spec, deriveTopology(spec), loadTemplates());
-  const plan = buildPlan(spec, desired, new Map(), true);
+  const plan = buildPlan(desired, new Map(), true);
   const json = `${JSON.stringify(planToJson(plan), null, 2)}\n`;
   if (opts.out !== undefined) await writeFileAtomic(opts.out, json);
   io.out(opts.json === true ? json : planToText(plan));

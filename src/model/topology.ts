@@ -35,6 +35,8 @@ export interface Topology {
   ensemble: TopologyHost[];
   masters: TopologyHost[];
   agents: TopologyHost[];
+  /** Agent groups in spec order, with how many of their hosts may be down at once. */
+  agentGroups: { name: string; maxUnavailable: string | number; hosts: string[] }[];
   quorum: number;
   /** `a:2181,b:2181,c:2181`, members in spec order. */
   zkHosts: string;
@@ -98,6 +100,11 @@ export function deriveTopology(spec: Spec, known: ReadonlyMap<string, KnownAddre
     ensemble,
     masters,
     agents: hosts.filter((h) => h.roles.includes('agent')),
+    agentGroups: spec.agents.map((g) => ({
+      name: g.group,
+      maxUnavailable: g.maxUnavailable,
+      hosts: g.hosts.map((h) => h.name),
+    })),
     quorum: spec.masters.quorum === 'auto' ? Math.floor(masters.length / 2) + 1 : spec.masters.quorum,
     zkHosts,
     mesosZk: `zk://${zkHosts}/mesos`,

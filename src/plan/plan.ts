@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DesiredFile, DesiredState, ServiceName } from '../render/types.js';
 
-import type { Spec } from '../spec/types.js';
 import type { Change, FileChange, FileFingerprint, Phase, Plan, ServiceChange } from './types.js';
 
 /** What meso saw on one host; an offline plan observes nothing. */
@@ -41,7 +40,7 @@ export function batchSize(maxUnavailable: string | number, count: number): numbe
   return Math.max(1, Math.floor((count * pct) / 100));
 }
 
-function phases(spec: Spec, desired: DesiredState): Phase[] {
+function phases(desired: DesiredState): Phase[] {
   const on = (s: ServiceName): string[] =>
     desired.hosts.filter((h) => h.services.some((x) => x.name === s)).map((h) => h.host.name);
   const out: Phase[] = [];
@@ -80,7 +79,7 @@ function phases(spec: Spec, desired: DesiredState): Phase[] {
   if (agents.length > 0) {
     // The smallest batch any group allows, so no group loses more than its maxUnavailable.
     const size = Math.min(
-      ...spec.agents
+      ...desired.topology.agentGroups
         .filter((g) => g.hosts.length > 0)
         .map((g) => batchSize(g.maxUnavailable, g.hosts.length)),
     );
@@ -99,12 +98,7 @@ function phases(spec: Spec, desired: DesiredState): Phase[] {
  * Compare what every host should have with what it has. Pure: the same inputs give the same plan,
  * change for change, in the same order.
  */
-export function buildPlan(
-  spec: Spec,
-  desired: DesiredState,
-  observed: ObservedState,
-  offline: boolean,
-): Plan {
+export function buildPlan(desired: DesiredState, observed: ObservedState, offline: boolean): Plan {
   const fileChanges: FileChange[] = [];
   const changedFeeds = new Map<string, Set<ServiceName>>();
   for (const h of desired.hosts) {
@@ -154,11 +148,14 @@ export function buildPlan(
       });
     }
   }
-  const order = phases(spec, desired);
+  const order = phases(desired);
   const serviceChanges: ServiceChange[] = [];
+  // First host of each name, as `find` would give, without a scan of every host per host.
+  const hostByName = new Map<string, (typeof desired.hosts)[number]>();
+  for (const x of desired.hosts) if (!hostByName.has(x.host.name)) hostByName.set(x.host.name, x);
   order.forEach((phase, index) => {
     for (const name of phase.hosts) {
-      const h = desired.hosts.find((x) => x.host.name === name)!;
+      const h = hostByName.get(name)!;
       const svc = h.services.find((s) => s.name === phase.service)!;
       const running = (observed.get(name) ?? EMPTY_HOST).activeServices.has(svc.name);
       const changed = changedFeeds.get(name)?.has(svc.name) === true;

