@@ -25,7 +25,8 @@ export async function planCommand(file: string, opts: PlanOptions, io: Io): Prom
   }
   const desired = renderDesiredState(spec, deriveTopology(spec), loadTemplates());
   const plan = buildPlan(desired, new Map(), true);
-  const json = `${JSON.stringify(planToJson(plan), null, 2)}\n`;
+  const json =
+    opts.json === true || opts.out !== undefined ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : '';
   if (opts.out !== undefined) await writeFileAtomic(opts.out, json);
   io.out(opts.json === true ? json : planToText(plan));
   if (opts.out !== undefined && opts.json !== true) io.out(`Saved the plan to ${opts.out}.\n`);

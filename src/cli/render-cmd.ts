@@ -66,9 +66,14 @@ async function prepareOutDir(dir: string): Promise<void> {
       hint: 'give an empty or new directory to --out',
     });
   }
-  const previous = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as {
-    hosts?: Record<string, unknown>;
-  };
+  let previous: { hosts?: Record<string, unknown> };
+  try {
+    previous = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as typeof previous;
+  } catch {
+    throw new MesoError('OutputUnwritable', `${dir} holds a ${MANIFEST} that is not an earlier render`, {
+      hint: 'give an empty or new directory to --out',
+    });
+  }
   for (const host of Object.keys(previous.hosts ?? {})) {
     if (host.includes('/') || host.startsWith('.')) continue;
     await rm(join(dir, host), { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { Document, Node } from 'yaml';
 import type { Diagnostic, LocatedDiagnostic, SpecPath } from './diagnostics.js';
 
@@ -36,10 +36,11 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     try {
       data = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
+      const pos = lineCounter.linePos(aliasOffset(doc, e) ?? 0);
       errors.push({
         file,
-        line: 1,
-        col: 1,
+        line: pos.line,
+        col: pos.col,
         severity: 'error',
         path: [],
         message: `invalid YAML: ${e instanceof Error ? e.message : String(e)}`,
@@ -52,6 +53,18 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     return { ...d, file, line: pos.line, col: pos.col };
   };
   return { source: { file, data: data ?? undefined, locate }, errors };
+}
+
+/** Where the alias an error names is written (toJS errors carry no position of their own). */
+function aliasOffset(doc: Document, e: unknown): number | undefined {
+  const name = /alias[^:]*: (\S+)/i.exec(e instanceof Error ? e.message : '')?.[1];
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (offset === undefined && (name === undefined || node.source === name)) offset = node.range?.[0];
+    },
+  });
+  return offset;
 }
 
 function firstSentence(message: string): string {

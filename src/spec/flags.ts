@@ -54,6 +54,21 @@ export const RESERVED_FLAGS: Readonly<Record<FlagRole, Readonly<Record<string, s
   },
 };
 
+/**
+ * `--[no-]` flags that data/mesos-flags.json (a verbatim copy of the shared list) records as taking
+ * a value; the Mesos agent docs list them as booleans, so they are accepted as YAML booleans.
+ */
+const BOOLEAN_CORRECTIONS = [
+  'cgroups_cpu_enable_pids_and_tids_count',
+  'cgroups_enable_cfs',
+  'cgroups_limit_swap',
+  'docker_ignore_runtime',
+];
+for (const name of BOOLEAN_CORRECTIONS) {
+  const info = FLAGS.agent.get(name);
+  if (info !== undefined) (FLAGS.agent as Map<string, FlagInfo>).set(name, { ...info, boolean: true });
+}
+
 export function isBooleanFlag(role: FlagRole, name: string): boolean {
   return FLAGS[role].get(name)?.boolean === true;
 }

@@ -39,10 +39,16 @@ export const SAFE = {
   principal: /^[A-Za-z0-9_.@-]+$/,
   absPath: /^\/[A-Za-z0-9._/@+-]*$/,
   zkSetting: /^[A-Za-z0-9_.]+$/,
+  image: /^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/,
   secretRef: /^(env:[A-Za-z_][A-Za-z0-9_]*|file:[^\s]+)$/,
   /** A one-line value that goes into a file or an environment variable as it is. */
   oneLine: /^[^\n\r\0]*$/,
 } as const;
+
+function isIpv4Cidr(c: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(c);
+  return m !== null && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+}
 
 function rawAt(raw: unknown, path: SpecPath): unknown {
   let node: unknown = raw;
@@ -71,7 +77,7 @@ const masterCount: Rule = ({ spec }) => {
           : `${n} masters tolerate ${tolerated} failure${tolerated === 1 ? '' : 's'}, no more than ${n - 1} would`,
         n === 2
           ? 'use 3 or 5 (1 for development), or set masters.allowEvenCount: true'
-          : `use ${n - 1} or ${n + 1}, or set masters.allowEvenCount: true`,
+          : `use ${[n - 1, n + 1].filter((c) => c <= 7).join(' or ')}, or set masters.allowEvenCount: true`,
       ),
     );
   }
@@ -100,7 +106,7 @@ const quorum: Rule = ({ spec }) => {
 
 // --- ZooKeeper ------------------------------------------------------------------------------------
 
-const ensemble: Rule = ({ spec }) => {
+const ensemble: Rule = ({ spec, raw }) => {
   const out: Diagnostic[] = [];
   const members = ensembleEntries(spec);
   if (!spec.zookeeper.onMasters) {
@@ -121,9 +127,23 @@ const ensemble: Rule = ({ spec }) => {
     }
   }
   const seen = new Map<number, string>();
+  const policyWritten = rawAt(raw, ['zookeeper', 'myid']) !== undefined;
+  const counted = members.some((m) => m.path[m.path.length - 1] === 'count');
+  if (spec.zookeeper.myid === 'last-octet' && counted) {
+    out.push(
+      err(
+        ['zookeeper', 'myid'],
+        'myid: last-octet needs listed IPv4 addresses, but the ensemble hosts are given by count',
+        'use myid: sequential with count:',
+      ),
+    );
+    return out;
+  }
   members.forEach((m, i) => {
     const id = memberId(spec, m.host, i);
-    const idPath: SpecPath = m.host.myid !== undefined ? [...m.path, 'myid'] : ['zookeeper', 'myid'];
+    // Point where the id comes from: the host's myid, else the policy if written, else the host.
+    const idPath: SpecPath =
+      m.host.myid !== undefined ? [...m.path, 'myid'] : policyWritten ? ['zookeeper', 'myid'] : m.path;
     if (id === undefined) {
       out.push(
         err(
@@ -233,18 +253,24 @@ const hostLists: Rule = ({ spec, raw }) => {
     }
     if (p[0] === 'agents' && !hasHosts && !hasCount)
       out.push(err(p, 'this agent group lists no hosts', 'add hosts: or count:'));
+    const hosts = (node as Record<string, unknown>)['hosts'];
+    if (p[0] === 'agents' && Array.isArray(hosts) && hosts.length === 0)
+      out.push(warn([...p, 'hosts'], 'this agent group has no hosts yet'));
   }
   return out;
 };
 
 const hostIdentity: Rule = ({ spec }) => {
   const out: Diagnostic[] = [];
-  const byName = new Map<string, { address: string | undefined; role: string; where: SpecPath }>();
+  const byName = new Map<
+    string,
+    { address: string | undefined; privateAddress: string | undefined; where: SpecPath }
+  >();
   const byAddress = new Map<string, string>();
   const inList = new Map<string, Set<string>>();
   for (const e of hostEntries(spec)) {
     const { name, address, privateAddress } = e.host;
-    const listKey = e.role === 'agent' ? `agents.${e.group?.group ?? ''}` : e.role;
+    const listKey = e.role === 'agent' ? `agents.${e.group?.group ?? ''}` : `${e.role}s`;
     if (!SAFE.hostName.test(name)) {
       out.push(
         err(
@@ -257,7 +283,7 @@ const hostIdentity: Rule = ({ spec }) => {
     }
     for (const [field, value] of [
       ['address', address],
-      ['privateAddress', privateAddress],
+      ['privateAddress', privateAddress === address ? undefined : privateAddress],
     ] as const) {
       if (value !== undefined && !SAFE.address.test(value)) {
         out.push(err([...e.path, field], `${field} '${value}' is not an IP address or DNS name`));
@@ -272,7 +298,7 @@ const hostIdentity: Rule = ({ spec }) => {
     inList.set(listKey, names);
     const prior = byName.get(name);
     if (prior === undefined) {
-      byName.set(name, { address, role: e.role, where: e.path });
+      byName.set(name, { address, privateAddress, where: e.path });
       for (const a of new Set([address, privateAddress])) {
         if (a === undefined) continue;
         const owner = byAddress.get(a);
@@ -292,6 +318,14 @@ const hostIdentity: Rule = ({ spec }) => {
           [...e.path, 'address'],
           `host ${name} is declared again with another address (${address ?? 'none'} vs ${prior.address ?? 'none'})`,
           'a host in two roles must have the same address in both',
+        ),
+      );
+    } else if (prior.privateAddress !== privateAddress) {
+      out.push(
+        err(
+          [...e.path, 'privateAddress'],
+          `host ${name} is declared again with another privateAddress (${privateAddress ?? 'none'} vs ${prior.privateAddress ?? 'none'})`,
+          'a host in two roles must have the same privateAddress in both',
         ),
       );
     }
@@ -474,7 +508,7 @@ const flags: Rule = ({ spec }) => [
 
 // --- ports ----------------------------------------------------------------------------------------
 
-const ports: Rule = ({ spec }) => {
+const ports: Rule = ({ spec, raw }) => {
   const out: Diagnostic[] = [];
   const zk = spec.zookeeper;
   const zkPorts: [string, number][] = [
@@ -492,16 +526,25 @@ const ports: Rule = ({ spec }) => {
   const ensemble = new Set(ensembleEntries(spec).map((e) => e.host.name));
   const masters = new Set(spec.masters.hosts.map((h) => h.name));
   // Per host: port -> what uses it; the first user wins, later ones are reported where they are set.
-  const used = new Map<string, Map<number, string>>();
+  const used = new Map<string, Map<number, { what: string; path: SpecPath }>>();
+  const reported = new Set<string>();
   const claim = (host: string, port: number, what: string, path: SpecPath): void => {
-    const ports = used.get(host) ?? new Map<number, string>();
+    const ports = used.get(host) ?? new Map<number, { what: string; path: SpecPath }>();
     used.set(host, ports);
     const owner = ports.get(port);
-    if (owner !== undefined && owner !== what) {
-      out.push(
-        err(path, `port ${port} on ${host} is already used by ${owner}`, 'give each service its own port'),
-      );
-    } else ports.set(port, what);
+    if (owner === undefined || owner.what === what) {
+      ports.set(port, { what, path });
+      return;
+    }
+    // Report where the user wrote a port: a clash with a default is the written value's fault.
+    const written = rawAt(raw, path) !== undefined || rawAt(raw, owner.path) === undefined;
+    const [at, other] = written ? [path, owner.what] : [owner.path, `${what} (default)`];
+    const key = `${at.join('.')}|${port}`;
+    if (reported.has(key)) return;
+    reported.add(key);
+    out.push(
+      err(at, `port ${port} on ${host} is already used by ${other}`, 'give each service its own port'),
+    );
   };
   for (const name of ensemble)
     for (const [k, p] of zkPorts) claim(name, p, `ZooKeeper ${k}`, ['zookeeper', k]);
@@ -616,6 +659,22 @@ const values: Rule = ({ spec }) => {
   }
   if (!SAFE.oneLine.test(spec.marathon.javaOpts))
     out.push(err(['marathon', 'javaOpts'], 'javaOpts must be on one line'));
+  // Image references and the archive prefix end up in systemd unit lines, where % and $ expand.
+  for (const [key, image] of Object.entries(spec.install.images)) {
+    if (!SAFE.image.test(image)) {
+      out.push(
+        err(
+          ['install', 'images', key],
+          `image reference '${image}' has unsafe characters`,
+          'use name[:tag][@digest] of letters, digits and . _ / : @ -',
+        ),
+      );
+    }
+  }
+  const prefix = spec.install.options['prefix'];
+  if (typeof prefix === 'string' && !SAFE.absPath.test(prefix)) {
+    out.push(err(['install', 'prefix'], `prefix '${prefix}' must be an absolute path of safe characters`));
+  }
   if (!/^[a-z_][a-z0-9_-]*$/.test(spec.ssh.user))
     out.push(err(['ssh', 'user'], `SSH user '${spec.ssh.user}' is not a valid user name`));
   return out;
@@ -627,7 +686,8 @@ const provider: Rule = ({ spec, raw }) => {
   const out: Diagnostic[] = [];
   if (spec.provider === 'static') {
     for (const e of hostEntries(spec)) {
-      if (e.host.address === undefined)
+      // Hosts from `count:` are already reported by hostLists.
+      if (e.host.address === undefined && e.path[e.path.length - 1] !== 'count')
         out.push(
           err(
             e.path,
@@ -698,7 +758,9 @@ const provider: Rule = ({ spec, raw }) => {
             err(
               ['aws', 'instanceTypes'],
               `no instance type for ${r}`,
-              `add aws.instanceTypes.${r} or aws.instanceTypes.default`,
+              r === 'masters' || r === 'zookeeper'
+                ? `add aws.instanceTypes.${r} or aws.instanceTypes.default`
+                : `add aws.instanceTypes.${r}, aws.instanceTypes.agents or aws.instanceTypes.default`,
             ),
           );
         }
@@ -719,7 +781,7 @@ const provider: Rule = ({ spec, raw }) => {
         out.push(err(['aws', 'endpoints', k], `endpoint '${v}' is not an http(s) URL`));
     }
     for (const [i, c] of ((aws['adminCidrs'] ?? []) as unknown[]).entries()) {
-      if (typeof c === 'string' && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(c))
+      if (typeof c === 'string' && !isIpv4Cidr(c))
         out.push(err(['aws', 'adminCidrs', i], `'${c}' is not an IPv4 CIDR`, 'e.g. 203.0.113.0/24'));
     }
   }

@@ -45,9 +45,10 @@ function simplify(errors: ErrorObject[]): ErrorObject[] {
   const oneOfs = errors.filter((e) => e.keyword === 'oneOf');
   let kept = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if');
   for (const o of oneOfs) {
-    const inside = kept.filter((e) => e.schemaPath.startsWith(o.schemaPath.replace(/\/oneOf$/, '/oneOf/')));
-    const deeper = inside.filter((e) => e.instancePath.length > o.instancePath.length);
-    kept = kept.filter((e) => !inside.includes(e) || deeper.includes(e));
+    // Branch errors about the value itself only say "not this branch"; errors deeper inside it come
+    // from the branch whose shape matches and name the real problem.
+    const deeper = kept.filter((e) => e.instancePath.startsWith(`${o.instancePath}/`));
+    kept = kept.filter((e) => e.instancePath !== o.instancePath);
     if (deeper.length === 0) kept.push(o);
   }
   // ajv can report the same problem through several $refs; keep one of each.
@@ -68,8 +69,12 @@ function describe(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
+const TYPE_NAMES: Readonly<Record<string, string>> = { object: 'a mapping', array: 'a list' };
+
 function toDiagnostic(e: ErrorObject): Diagnostic {
   const path = pathOf(e.instancePath);
+  // Never echo what was written where a secret belongs, whatever its type.
+  const shown = path.includes('secret') ? 'a value' : describe(e.data);
   const description = (e.parentSchema as { description?: string } | undefined)?.description;
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {
@@ -98,7 +103,10 @@ function toDiagnostic(e: ErrorObject): Diagnostic {
       return {
         severity: 'error',
         path,
-        message: `expected ${String(params['type']).replace(/,/g, ' or ')}, got ${describe(e.data)}`,
+        message: `expected ${String(params['type'])
+          .split(',')
+          .map((t) => TYPE_NAMES[t] ?? t)
+          .join(' or ')}, got ${shown}`,
       };
     case 'enum': {
       const allowed = (params['allowedValues'] as unknown[]).map(String);
@@ -106,7 +114,7 @@ function toDiagnostic(e: ErrorObject): Diagnostic {
       return {
         severity: 'error',
         path,
-        message: `${describe(e.data)} is not allowed`,
+        message: `${shown} is not allowed`,
         fix: hint ?? `use one of: ${allowed.join(', ')}`,
       };
     }
@@ -114,28 +122,32 @@ function toDiagnostic(e: ErrorObject): Diagnostic {
       return {
         severity: 'error',
         path,
-        message: `${describe(e.data)} is not allowed`,
+        message: `${shown} is not allowed`,
         fix: `use ${String(params['allowedValue'])}`,
       };
     case 'pattern':
       return {
         severity: 'error',
         path,
-        message: `invalid value ${describe(e.data)}`,
+        message: `invalid value ${shown}`,
         fix: description ?? `it must match ${String(params['pattern'])}`,
       };
-    case 'oneOf':
+    case 'oneOf': {
+      const branches = (e.parentSchema as { oneOf?: { const?: unknown }[] } | undefined)?.oneOf ?? [];
+      const consts = branches.flatMap((b) => (typeof b.const === 'string' ? [b.const] : []));
+      const hint = typeof e.data === 'string' ? didYouMean(e.data, consts) : undefined;
       return {
         severity: 'error',
         path,
-        message: `invalid value ${describe(e.data)}`,
-        fix: description ?? 'see the cluster.yaml reference in README.md',
+        message: `invalid value ${shown}`,
+        fix: hint ?? description ?? 'see the cluster.yaml reference in README.md',
       };
+    }
     case 'format':
       return {
         severity: 'error',
         path,
-        message: `invalid ${String(params['format'])} ${describe(e.data)}`,
+        message: `invalid ${String(params['format'])} ${shown}`,
         fix: params['format'] === 'date-time' ? 'use RFC 3339, e.g. 2026-12-31T23:59:00Z' : 'see README.md',
       };
     case 'minimum':
@@ -144,7 +156,7 @@ function toDiagnostic(e: ErrorObject): Diagnostic {
     case 'exclusiveMaximum':
     case 'minItems':
     case 'minLength':
-      return { severity: 'error', path, message: `${describe(e.data)} ${e.message ?? 'is out of range'}` };
+      return { severity: 'error', path, message: `${shown} ${e.message ?? 'is out of range'}` };
     default:
       return { severity: 'error', path, message: e.message ?? `invalid (${e.keyword})` };
   }

@@ -1,16 +1,56 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { MesoError } from './errors.js';
+
+function unwritable(path: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === undefined) return e;
+  return new MesoError('OutputUnwritable', `cannot write ${path}: ${code}`, {
+    hint: 'choose a path you can write to',
+    cause: e,
+  });
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdir can loop forever on some special file
+ * systems (under /proc it keeps retrying), and every failure here must end with an error.
+ */
+export async function mkdirs(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      await mkdir(d);
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') break;
+      if (code !== 'ENOENT' || dirname(d) === d) throw e;
+      missing.push(d);
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await mkdir(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
 
 /** Write a file so that readers see the old or the new content, never half of it. */
 export async function writeFileAtomic(path: string, content: string, mode = 0o644): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  try {
+    await mkdirs(dirname(path));
+  } catch (e) {
+    throw unwritable(path, e);
+  }
   const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.meso-tmp`);
   try {
     await writeFile(tmp, content, { mode });
     await rename(tmp, path);
   } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw unwritable(path, e);
   }
 }
