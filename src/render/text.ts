@@ -25,3 +25,6 @@ export function fill(
 
 /** `work_dir` -> `MESOS_WORK_DIR`, the environment form Mesos and the Docker images read. */
 export const envName = (prefix: string, flag: string): string => `${prefix}${flag.toUpperCase()}`;
+
+/** Quote one argument for a POSIX shell, always with single quotes. */
+export const shellQuoteArg = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;

@@ -9,6 +9,14 @@ export type MesoErrorCode =
   | 'OutputUnwritable'
   | 'NotImplemented'
   | 'PlanInvalid'
+  | 'StateUnreadable'
+  | 'StateLocked'
+  | 'LabUnsupported'
+  | 'LabImageFailed'
+  | 'LabAddressInvalid'
+  | 'LabHostConflict'
+  | 'LabBootFailed'
+  | 'LabCommandFailed'
   | 'Internal';
 
 export class MesoError extends Error {

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { defaultStatePath, emptyState, LocalStateBackend } from '../src/state/local.js';
+import { isMesoError } from '../src/util/errors.js';
+
+const fresh = (): string => join(mkdtempSync(join(tmpdir(), 'meso-state-')), '.meso', 't.state.json');
+
+void test('state lives in .meso/<name>.state.json next to the spec', () => {
+  assert.equal(defaultStatePath('clusters/ha.yaml', 'thegrid'), 'clusters/.meso/thegrid.state.json');
+});
+
+void test('read of a missing state is undefined; write then read round-trips, 0600, with a backup', async () => {
+  const path = fresh();
+  const backend = new LocalStateBackend(path);
+  assert.equal(await backend.read(), undefined);
+  const s = emptyState('t');
+  s.hosts['m1'] = {
+    address: '10.0.0.1',
+    privateAddress: '10.0.0.1',
+    files: {},
+    directories: [],
+    services: [],
+  };
+  await backend.write(s);
+  assert.deepEqual(await backend.read(), s);
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  await backend.write({ ...s, serial: 1 });
+  assert.equal((JSON.parse(readFileSync(`${path}.backup`, 'utf8')) as { serial: number }).serial, 0);
+});
+
+void test('a corrupt state is a clear error, not a crash', async () => {
+  const path = fresh();
+  const backend = new LocalStateBackend(path);
+  await backend.write(emptyState('t'));
+  writeFileSync(path, '{ not json');
+  await assert.rejects(
+    backend.read(),
+    (e) => isMesoError(e, 'StateUnreadable') && /is not valid/.test(e.message),
+  );
+});
+
+void test('the lock is exclusive and names its holder; release frees it', async () => {
+  const backend = new LocalStateBackend(fresh());
+  const lock = await backend.lock('meso apply c.yaml');
+  await assert.rejects(
+    backend.lock('meso apply c.yaml'),
+    (e) =>
+      isMesoError(e, 'StateLocked') &&
+      e.message.includes(`pid ${process.pid}`) &&
+      e.message.includes(hostname()) &&
+      !e.message.includes('stale'),
+  );
+  await lock.release();
+  const again = await backend.lock('meso destroy c.yaml');
+  await again.release();
+});
+
+void test('a lock left by a dead process is reported as stale, and force-unlock clears it', async () => {
+  const path = fresh();
+  const backend = new LocalStateBackend(path);
+  const lock = await backend.lock('meso apply c.yaml');
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+    encoding: 'utf8',
+  });
+  const lockPath = path.replace(/\.state\.json$/, '.lock');
+  writeFileSync(lockPath, JSON.stringify({ ...lock.info, pid: Number(dead.stdout) }));
+  await assert.rejects(
+    backend.lock('meso apply c.yaml'),
+    (e) =>
+      isMesoError(e, 'StateLocked') &&
+      /no longer running \(a stale lock\)/.test(e.message) &&
+      /force-unlock/.test(e.hint ?? ''),
+  );
+  const removed = await backend.forceUnlock();
+  assert.equal(removed?.pid, Number(dead.stdout));
+  assert.equal(existsSync(lockPath), false);
+  await (await backend.lock('meso apply c.yaml')).release();
+});
+
+void test('releasing does not remove a lock someone else took after a force-unlock', async () => {
+  const backend = new LocalStateBackend(fresh());
+  const mine = await backend.lock('a');
+  await backend.forceUnlock();
+  const theirs = await backend.lock('b');
+  await mine.release();
+  await assert.rejects(backend.lock('c'), (e) => isMesoError(e, 'StateLocked'));
+  await theirs.release();
+});
+
+void test('of many processes racing for the lock at once, exactly one wins', async () => {
+  const path = fresh();
+  const moduleUrl = new URL('../src/state/local.js', import.meta.url).href;
+  const script = `
+    const { LocalStateBackend } = await import(${JSON.stringify(moduleUrl)});
+    try { await new LocalStateBackend(${JSON.stringify(path)}).lock('race'); process.stdout.write('won'); }
+    catch (e) { process.stdout.write(e.code); }`;
+  const run = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('error', reject);
+      child.on('close', () => resolve(out));
+    });
+  const results = await Promise.all(Array.from({ length: 8 }, run));
+  assert.equal(results.filter((r) => r === 'won').length, 1, results.join(' '));
+  assert.equal(results.filter((r) => r === 'StateLocked').length, 7, results.join(' '));
+});
