@@ -11,13 +11,24 @@ export type MesoErrorCode =
   | 'PlanInvalid'
   | 'StateUnreadable'
   | 'StateLocked'
+  | 'PlanUnsafe'
   | 'LabUnsupported'
   | 'LabImageFailed'
   | 'LabAddressInvalid'
   | 'LabHostConflict'
   | 'LabBootFailed'
   | 'LabCommandFailed'
-  | 'Internal';
+  | 'Internal'
+  | 'SshHostKeyMismatch'
+  | 'SshHostKeyUnknown'
+  | 'SshHostKeyRevoked'
+  | 'SshKnownHostsUnreadable'
+  | 'SshKeyUnreadable'
+  | 'SshUnreachable'
+  | 'SshAuthFailed'
+  | 'SshCommandTimeout'
+  | 'SshConnectionLost'
+  | 'SshSudoFailed';
 
 export class MesoError extends Error {
   readonly code: MesoErrorCode;

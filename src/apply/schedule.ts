@@ -1,0 +1,139 @@
+import type { ZkMode } from '../observe/observe.js';
+import type { Plan, ServiceChange } from '../plan/types.js';
+import type { ServiceName } from '../render/types.js';
+import { MesoError } from '../util/errors.js';
+
+/** What must hold before the next wave starts. */
+export type Gate = 'zk-leader' | 'master-healthy' | 'marathon-ping' | 'agents-registered';
+
+/** Services started or restarted together; the next wave waits for `gate`. */
+export interface Wave {
+  service: ServiceName;
+  action: 'start' | 'restart';
+  hosts: string[];
+  gate: Gate;
+  why: string;
+}
+
+/** What runs now, as observed: which services are active where, and ZooKeeper's roles. */
+export interface LiveState {
+  running: ReadonlyMap<string, ReadonlySet<ServiceName>>;
+  zkMode: ReadonlyMap<string, ZkMode>;
+  /** The masters' quorum (replicated log). */
+  masterQuorum: number;
+}
+
+const GATE: Readonly<Record<ServiceName, Gate>> = {
+  zookeeper: 'zk-leader',
+  'mesos-master': 'master-healthy',
+  marathon: 'marathon-ping',
+  'mesos-agent': 'agents-registered',
+};
+
+const isRunning = (live: LiveState, host: string, s: ServiceName): boolean =>
+  live.running.get(host)?.has(s) === true;
+
+/**
+ * Refuse a rolling restart that would leave fewer than `quorum` members up at any moment, counting
+ * the members that are down already.
+ */
+function checkQuorum(
+  what: string,
+  members: readonly string[],
+  restarting: readonly string[],
+  quorum: number,
+  live: LiveState,
+  service: ServiceName,
+): void {
+  if (restarting.length === 0) return;
+  const down = members.filter((h) => !isRunning(live, h, service));
+  const upDuringRestart = members.length - down.length - 1;
+  if (upDuringRestart < quorum) {
+    throw new MesoError(
+      'PlanUnsafe',
+      `restarting ${what} one at a time would leave ${upDuringRestart} of ${members.length} up, below the quorum of ${quorum}` +
+        (down.length > 0 ? ` (down now: ${down.join(', ')})` : ''),
+      {
+        hint:
+          down.length > 0
+            ? `bring ${down.join(', ')} back first, then apply again`
+            : `${what} needs at least ${quorum + 1} members to restart one at a time`,
+      },
+    );
+  }
+}
+
+/**
+ * Order the service changes of a plan so that no step breaks a quorum: ZooKeeper first (a new
+ * ensemble starts together; a running one restarts followers first, the leader last, one at a
+ * time), then masters one at a time, Marathon one at a time, agents in batches.
+ */
+export function schedule(plan: Plan, live: LiveState): Wave[] {
+  const waves: Wave[] = [];
+  plan.phases.forEach((phase, index) => {
+    const changes = plan.changes.filter((c): c is ServiceChange => c.kind === 'service' && c.phase === index);
+    if (changes.length === 0) return;
+    const starts = changes.filter((c) => c.action === 'create').map((c) => c.host);
+    const restarts = changes.filter((c) => c.action === 'restart').map((c) => c.host);
+    const service = phase.service;
+    const gate = GATE[service];
+    const running = phase.hosts.filter((h) => isRunning(live, h, service));
+
+    if (service === 'zookeeper') {
+      const quorum = Math.floor(phase.hosts.length / 2) + 1;
+      if (running.length === 0) {
+        // Every member is configured by now (files come before services): start them together.
+        if (starts.length > 0)
+          waves.push({
+            service,
+            action: 'start',
+            hosts: starts,
+            gate,
+            why: 'a new ensemble starts together',
+          });
+        return;
+      }
+      checkQuorum('the ZooKeeper ensemble', phase.hosts, restarts, quorum, live, service);
+      for (const h of starts)
+        waves.push({
+          service,
+          action: 'start',
+          hosts: [h],
+          gate,
+          why: 'a member joins the running ensemble',
+        });
+      const leader = restarts.filter((h) => live.zkMode.get(h) === 'leader');
+      const followers = restarts.filter((h) => live.zkMode.get(h) !== 'leader');
+      for (const h of followers)
+        waves.push({ service, action: 'restart', hosts: [h], gate, why: 'followers first' });
+      for (const h of leader)
+        waves.push({ service, action: 'restart', hosts: [h], gate, why: 'the leader last' });
+      return;
+    }
+    if (service === 'mesos-master') {
+      checkQuorum('the masters', phase.hosts, restarts, live.masterQuorum, live, service);
+    }
+    if (phase.strategy === 'one-at-a-time') {
+      for (const h of starts)
+        waves.push({ service, action: 'start', hosts: [h], gate, why: 'one at a time' });
+      for (const h of restarts)
+        waves.push({ service, action: 'restart', hosts: [h], gate, why: 'one at a time' });
+      return;
+    }
+    for (const [action, hosts] of [
+      ['start', starts],
+      ['restart', restarts],
+    ] as const) {
+      for (let i = 0; i < hosts.length; i += phase.batchSize) {
+        waves.push({
+          service,
+          action,
+          hosts: hosts.slice(i, i + phase.batchSize),
+          gate,
+          why: `batches of ${phase.batchSize}`,
+        });
+      }
+    }
+  });
+  return waves;
+}
