@@ -33,7 +33,7 @@ function world(before: DesiredState, down: string[] = []): Map<string, ObservedH
 
 function live(observed: Map<string, ObservedHost>, zk: Record<string, ZkMode> = {}): LiveState {
   return {
-    running: new Map([...observed].map(([h, o]) => [h, o.activeServices as ReadonlySet<ServiceName>])),
+    running: new Map([...observed].map(([h, o]) => [h, o.activeServices])),
     zkMode: new Map(Object.entries(zk)),
     masterQuorum: 2,
   };
