@@ -7,7 +7,7 @@ import type { ZkMode } from '../src/observe/observe.js';
 import { buildPlan, fingerprint } from '../src/plan/plan.js';
 import type { ObservedHost } from '../src/plan/plan.js';
 import { renderDesiredState } from '../src/render/render.js';
-import type { DesiredState, ServiceName } from '../src/render/types.js';
+import type { DesiredState } from '../src/render/types.js';
 import { loadTemplates } from '../src/templates.js';
 import { isMesoError } from '../src/util/errors.js';
 import { clusterYaml, specOf } from './helpers/build.js';
