@@ -1,0 +1,187 @@
+import { shellQuoteArg } from '../render/text.js';
+import type { DesiredState, HostDesiredState, Templates } from '../render/types.js';
+import type { FileFingerprint, Plan } from '../plan/types.js';
+import type { HostConnection } from '../transport/host.js';
+import { MesoError } from '../util/errors.js';
+import { mapLimit } from '../util/pool.js';
+import { parseWriteResult, writeFilesCommand, writeFilesInput } from './files.js';
+import type { FileOp } from './files.js';
+import type { LiveState, Wave } from './schedule.js';
+import { schedule } from './schedule.js';
+import { sensitiveContent } from './secrets.js';
+import type { SecretReader } from './secrets.js';
+
+/** What the engine reports as it goes; the CLI turns these into listr2 tasks or JSON lines. */
+export type ApplyEvent =
+  | { type: 'files'; host: string; writes: number; deletes: number }
+  | { type: 'files-done'; host: string }
+  | { type: 'units'; host: string; reload: boolean; enabled: string[] }
+  | { type: 'wave'; index: number; total: number; wave: Wave }
+  | { type: 'gate'; wave: Wave }
+  | { type: 'interrupted'; remainingWaves: number };
+
+/** What one host now has, to be saved in state as soon as it is known. */
+export interface HostApplied {
+  host: string;
+  written: Map<string, FileFingerprint>;
+  deleted: string[];
+  enabled: string[];
+}
+
+export interface ApplyDeps {
+  /** One connection per host for the whole run (the caller pools and closes them). */
+  connection: (host: string) => Promise<HostConnection>;
+  templates: Templates;
+  secrets: SecretReader;
+  /** Waits until a wave's gate holds (ZooKeeper has a leader, the master is healthy, ...). */
+  gate: (wave: Wave) => Promise<void>;
+  /** Called after each host's files are written, so state never lags what the hosts hold. */
+  onHostApplied: (applied: HostApplied) => Promise<void>;
+  onEvent: (e: ApplyEvent) => void;
+  /** When aborted, no new step starts; steps in flight finish. */
+  signal: AbortSignal;
+  parallelism: number;
+}
+
+export interface ApplyResult {
+  interrupted: boolean;
+  wavesDone: number;
+  wavesTotal: number;
+}
+
+const SYSTEMCTL_SCRIPT =
+  'set -e; if [ "$1" = reload ]; then systemctl daemon-reload; fi; shift; if [ $# -gt 0 ]; then systemctl enable -- "$@"; fi';
+
+async function applyHostFiles(plan: Plan, h: HostDesiredState, deps: ApplyDeps): Promise<void> {
+  const name = h.host.name;
+  const changes = plan.changes.filter((c) => c.host === name && c.kind === 'file');
+  if (changes.length === 0) return;
+  const wanted = new Map(h.files.map((f) => [f.path, f]));
+  const ops: FileOp[] = h.directories.map((d) => ({
+    op: 'mkdir',
+    path: d.path,
+    owner: d.owner,
+    group: d.group,
+    mode: d.mode,
+  }));
+  for (const c of changes) {
+    if (c.kind !== 'file') continue;
+    if (c.action === 'delete') {
+      ops.push({ op: 'delete', path: c.path });
+      continue;
+    }
+    const f = wanted.get(c.path);
+    if (f === undefined)
+      throw new MesoError(
+        'PlanInvalid',
+        `the plan writes ${c.path} on ${name}, which the spec does not render`,
+      );
+    const content = f.secret === undefined ? f.content : await sensitiveContent(f.secret, deps.secrets);
+    ops.push({ op: 'write', path: f.path, owner: f.owner, group: f.group, mode: f.mode, content });
+  }
+  deps.onEvent({
+    type: 'files',
+    host: name,
+    writes: ops.filter((o) => o.op === 'write').length,
+    deletes: ops.filter((o) => o.op === 'delete').length,
+  });
+  const conn = await deps.connection(name);
+  const r = await conn.exec(writeFilesCommand(deps.templates['write-files.sh'] ?? ''), {
+    stdin: writeFilesInput(ops),
+  });
+  const result = parseWriteResult(r.stdout);
+  const written = new Map<string, FileFingerprint>();
+  for (const [path, sha256] of result.written) {
+    const f = wanted.get(path)!;
+    written.set(path, { sha256, owner: f.owner, group: f.group, mode: f.mode });
+  }
+  const unitChanged = changes.some((c) => c.kind === 'file' && c.path.startsWith('/etc/systemd/system/'));
+  const enable = unitChanged ? h.services.map((s) => s.unit) : [];
+  const applied: HostApplied = { host: name, written, deleted: result.deleted, enabled: [] };
+  if (r.code !== 0 || !result.complete) {
+    await deps.onHostApplied(applied);
+    const where = result.failed === undefined ? '' : ` at ${result.failed.path} (${result.failed.reason})`;
+    throw new MesoError('ApplyFailed', `writing files on ${name} failed${where}`, {
+      hint:
+        r.stderr.trim() === ''
+          ? 'see the host for details'
+          : r.stderr.trim().split('\n').slice(-3).join(' / '),
+    });
+  }
+  if (unitChanged) {
+    deps.onEvent({ type: 'units', host: name, reload: true, enabled: enable });
+    const args = ['reload', ...enable].map(shellQuoteArg).join(' ');
+    const s = await conn.exec(`sh -c ${shellQuoteArg(SYSTEMCTL_SCRIPT)} meso-units ${args}`);
+    if (s.code !== 0) {
+      await deps.onHostApplied(applied);
+      throw new MesoError('ApplyFailed', `systemctl daemon-reload/enable failed on ${name}`, {
+        hint: s.stderr.trim(),
+      });
+    }
+    applied.enabled = enable;
+  }
+  await deps.onHostApplied(applied);
+  deps.onEvent({ type: 'files-done', host: name });
+}
+
+/**
+ * Carry out a plan: every host's files first (in parallel, bounded), then the services wave by
+ * wave in the schedule's quorum-safe order, each wave gated on health. Stops starting new work when
+ * the signal aborts; what finished is reported through onHostApplied either way.
+ */
+export async function applyPlan(
+  plan: Plan,
+  desired: DesiredState,
+  live: LiveState,
+  deps: ApplyDeps,
+): Promise<ApplyResult> {
+  // Fail before touching anything if the order is unsafe.
+  const waves = schedule(plan, live);
+  const hosts = desired.hosts.filter((h) =>
+    plan.changes.some((c) => c.host === h.host.name && c.kind === 'file'),
+  );
+  const errors: unknown[] = [];
+  let skipped = 0;
+  await mapLimit(hosts, deps.parallelism, async (h) => {
+    if (deps.signal.aborted) {
+      skipped++;
+      return;
+    }
+    try {
+      await applyHostFiles(plan, h, deps);
+    } catch (e) {
+      errors.push(e);
+    }
+  });
+  if (errors.length > 0) throw errors[0];
+  if (skipped > 0) {
+    deps.onEvent({ type: 'interrupted', remainingWaves: waves.length });
+    return { interrupted: true, wavesDone: 0, wavesTotal: waves.length };
+  }
+  let done = 0;
+  for (const [index, wave] of waves.entries()) {
+    if (deps.signal.aborted) {
+      deps.onEvent({ type: 'interrupted', remainingWaves: waves.length - index });
+      return { interrupted: true, wavesDone: done, wavesTotal: waves.length };
+    }
+    deps.onEvent({ type: 'wave', index, total: waves.length, wave });
+    const unit = `${wave.service}.service`;
+    await Promise.all(
+      wave.hosts.map(async (host) => {
+        const conn = await deps.connection(host);
+        const r = await conn.exec(
+          `systemctl ${wave.action === 'start' ? 'start' : 'restart'} -- ${shellQuoteArg(unit)}`,
+        );
+        if (r.code !== 0) {
+          throw new MesoError('ApplyFailed', `systemctl ${wave.action} ${unit} failed on ${host}`, {
+            hint: `see journalctl -u ${unit} on ${host}: ${r.stderr.trim().split('\n').slice(-1).join('')}`,
+          });
+        }
+      }),
+    );
+    deps.onEvent({ type: 'gate', wave });
+    await deps.gate(wave);
+    done++;
+  }
+  return { interrupted: false, wavesDone: done, wavesTotal: waves.length };
+}
