@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# meso's health probes on one host, in one round trip. Fixed text; what to probe arrives on stdin:
+#   Z <port>                          ask the local ZooKeeper for its role (four-letter word srvr)
+#   H <name> <address> <port> <path>  HTTP GET (e.g. a master's /metrics/snapshot, Marathon's /ping)
+# Answers:
+#   Z <leader|follower|standalone|observer|down>
+#   H <name> <the raw HTTP response, base64, at most 256 KiB; empty when nothing answered>
+#   E done
+set -o nounset -o pipefail
+export LC_ALL=C
+
+while IFS=$'\t' read -r kind a b c d; do
+  case $kind in
+    Z)
+      # shellcheck disable=SC2016 # $1 is expanded by the inner bash, from an argument.
+      answer=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf srvr >&3 && cat <&3' _ "$a" 2>/dev/null)
+      mode=$(printf '%s\n' "$answer" | sed -n 's/^Mode: //p')
+      printf 'Z\t%s\n' "${mode:-down}"
+      ;;
+    H)
+      # shellcheck disable=SC2016 # expanded by the inner bash, from its arguments.
+      response=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n" "$3" "$1" >&3 && head -c 262144 <&3' _ "$b" "$c" "$d" 2>/dev/null | base64 -w0)
+      printf 'H\t%s\t%s\n' "$a" "$response"
+      ;;
+  esac
+done
+printf 'E\tdone\n'
