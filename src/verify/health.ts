@@ -65,7 +65,7 @@ export interface MasterHealth {
 export function masterHealth(a: HttpAnswer | undefined): MasterHealth {
   if (a === undefined || a.status !== 200)
     return { answered: false, elected: false, recovered: false, agentsActive: 0 };
-  let m: Record<string, number> = {};
+  let m: Record<string, number>;
   try {
     m = JSON.parse(a.body) as Record<string, number>;
   } catch {
