@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DesiredFile, DesiredState, ServiceName } from '../render/types.js';
+import { servicesReading } from '../render/render.js';
 
 import type { Change, FileChange, FileFingerprint, Phase, Plan, ServiceChange } from './types.js';
 
@@ -133,6 +134,7 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
     const wanted = new Set(h.files.map((f) => f.path));
     for (const path of [...seen.managed].sort()) {
       if (wanted.has(path) || !seen.files.has(path)) continue;
+      for (const svc of servicesReading(path)) if (h.services.some((s) => s.name === svc)) feeds.add(svc);
       fileChanges.push({
         kind: 'file',
         address: `host/${h.host.name}/file:${path}`,

@@ -25,6 +25,22 @@ export const DEFAULT_WORK_DIR = '/var/lib/mesos';
 export const DEFAULT_LOG_DIR = '/var/log/mesos';
 const UNIT_DIR = '/etc/systemd/system';
 
+/**
+ * Which services read a path of meso's layout, for files that are no longer rendered (a removed
+ * attribute or flag must still restart the service that read it).
+ */
+export function servicesReading(path: string): ServiceName[] {
+  if (path.startsWith('/etc/mesos-master/')) return ['mesos-master'];
+  if (path.startsWith('/etc/mesos-slave/')) return ['mesos-agent'];
+  if (path.startsWith('/etc/marathon/')) return ['marathon'];
+  if (path.startsWith('/etc/zookeeper/')) return ['zookeeper'];
+  if (path.startsWith('/etc/mesos/') || path === '/etc/default/mesos') return ['mesos-master', 'mesos-agent'];
+  if (path === '/etc/default/mesos-master') return ['mesos-master'];
+  if (path === '/etc/default/mesos-slave') return ['mesos-agent'];
+  if (path === '/etc/default/marathon') return ['marathon'];
+  return [];
+}
+
 /** Builds one host's files; every `add` names the services the file feeds. */
 class HostBuilder {
   readonly files = new Map<string, DesiredFile>();

@@ -15,6 +15,8 @@ export type MesoErrorCode =
   | 'SecretUnavailable'
   | 'ApplyFailed'
   | 'ApplyInterrupted'
+  | 'ObserveFailed'
+  | 'PlanStale'
   | 'LabUnsupported'
   | 'LabImageFailed'
   | 'LabAddressInvalid'

@@ -1,11 +1,15 @@
 import { writeFilesCommand } from '../../src/apply/files.js';
+import { observeCommand } from '../../src/observe/observe.js';
+import type { ZkMode } from '../../src/observe/observe.js';
 import type { ObservedHost } from '../../src/plan/plan.js';
 import { sha256 } from '../../src/plan/plan.js';
 import type { ServiceName } from '../../src/render/types.js';
 import { loadTemplates } from '../../src/templates.js';
 import type { ExecResult, HostConnection } from '../../src/transport/host.js';
 
-const WRITE = writeFilesCommand(loadTemplates()['write-files.sh'] ?? '');
+const templates = loadTemplates();
+const WRITE = writeFilesCommand(templates['write-files.sh'] ?? '');
+const OBSERVE = observeCommand(templates['observe.sh'] ?? '');
 
 interface FakeFile {
   content: string;
@@ -26,6 +30,7 @@ export class FakeHost implements HostConnection {
   readonly enabled = new Set<string>();
   readonly commands: string[] = [];
   readonly stdins: string[] = [];
+  zkMode: ZkMode = 'down';
   /** Make the write of this path fail, as a full disk or a read-only mount would. */
   failPath: string | undefined;
 
@@ -35,6 +40,7 @@ export class FakeHost implements HostConnection {
     this.commands.push(command);
     this.stdins.push(opts.stdin ?? '');
     if (command === WRITE) return Promise.resolve(this.write(opts.stdin ?? ''));
+    if (command === OBSERVE) return Promise.resolve(this.observe(opts.stdin ?? ''));
     const units = /^sh -c .* meso-units (.*)$/.exec(command);
     if (units !== null) {
       const args = (units[1] ?? '').split(' ').map((a) => a.replace(/^'|'$/g, ''));
@@ -55,6 +61,26 @@ export class FakeHost implements HostConnection {
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  private observe(stdin: string): ExecResult {
+    const out: string[] = [];
+    for (const line of stdin.split('\n')) {
+      const [kind, value = ''] = line.split('\t');
+      if (kind === 'F') {
+        const f = this.files.get(value);
+        out.push(
+          f === undefined
+            ? `F\t${value}\t-`
+            : `F\t${value}\tf\t${sha256(f.content)}\t${f.owner}\t${f.group}\t${f.mode.toString(8)}`,
+        );
+      } else if (kind === 'U') {
+        const name = value.replace(/\.service$/, '') as ServiceName;
+        out.push(`S\tId=${value}`, `S\tActiveState=${this.active.has(name) ? 'active' : 'inactive'}`, 'S\t');
+      } else if (kind === 'Z') out.push(`Z\t${this.zkMode}`);
+    }
+    out.push('E\tdone');
+    return { code: 0, stdout: `${out.join('\n')}\n`, stderr: '' };
   }
 
   private write(stdin: string): ExecResult {

@@ -1,0 +1,103 @@
+import type { LiveState } from '../apply/schedule.js';
+import type { ObservedHost, ObservedState } from '../plan/plan.js';
+import type { Change, FileFingerprint, Plan } from '../plan/types.js';
+import type { DesiredState, ServiceName, Templates } from '../render/types.js';
+import { SERVICE_ORDER } from '../render/types.js';
+import type { ClusterState } from '../state/types.js';
+import type { HostConnection } from '../transport/host.js';
+import { MesoError } from '../util/errors.js';
+import { mapLimit } from '../util/pool.js';
+import { observeCommand, observeInput, parseObservation } from './observe.js';
+import type { Observation, ZkMode } from './observe.js';
+
+export interface ClusterObservation {
+  observed: ObservedState;
+  live: LiveState;
+  raw: Map<string, Observation>;
+}
+
+/** From one host's answer to what planning needs: regular files only (a symlink is to be replaced). */
+export function toObservedHost(obs: Observation, managed: Iterable<string>): ObservedHost {
+  const files = new Map<
+    string,
+    NonNullable<ReturnType<Observation['paths']['get']>>['fingerprint'] & object
+  >();
+  for (const [path, p] of obs.paths)
+    if (p.type === 'file' && p.fingerprint !== undefined) files.set(path, p.fingerprint);
+  const active = new Set<ServiceName>();
+  for (const s of SERVICE_ORDER) if (obs.units.get(`${s}.service`)?.active === 'active') active.add(s);
+  return { files, managed: new Set(managed), activeServices: active };
+}
+
+/**
+ * Look at every host of the cluster: the paths meso wants or managed before, the units, and
+ * ZooKeeper's role, in one command per host.
+ */
+export async function observeCluster(opts: {
+  desired: DesiredState;
+  state: ClusterState | undefined;
+  connection: (host: string) => Promise<HostConnection>;
+  templates: Templates;
+  zkPort: number;
+  masterQuorum: number;
+  parallelism: number;
+}): Promise<ClusterObservation> {
+  const command = observeCommand(opts.templates['observe.sh'] ?? '');
+  const raw = new Map<string, Observation>();
+  await mapLimit(opts.desired.hosts, opts.parallelism, async (h) => {
+    const before = opts.state?.hosts[h.host.name];
+    const paths = [...new Set([...h.files.map((f) => f.path), ...Object.keys(before?.files ?? {})])].sort();
+    const units = SERVICE_ORDER.map((s) => `${s}.service`);
+    const conn = await opts.connection(h.host.name);
+    const r = await conn.exec(command, {
+      stdin: observeInput({
+        paths,
+        units,
+        ...(h.host.roles.includes('zookeeper') ? { zkPort: opts.zkPort } : {}),
+      }),
+    });
+    try {
+      raw.set(h.host.name, parseObservation(r.stdout));
+    } catch (e) {
+      throw new MesoError('ObserveFailed', `observing ${h.host.name} failed: ${(e as Error).message}`, {
+        hint:
+          r.stderr.trim() === ''
+            ? 'check that bash and coreutils are on the host'
+            : r.stderr.trim().split('\n').slice(-2).join(' / '),
+      });
+    }
+  });
+  const observed = new Map<string, ObservedHost>();
+  const running = new Map<string, ReadonlySet<ServiceName>>();
+  const zkMode = new Map<string, ZkMode>();
+  for (const h of opts.desired.hosts) {
+    const obs = raw.get(h.host.name)!;
+    const host = toObservedHost(obs, Object.keys(opts.state?.hosts[h.host.name]?.files ?? {}));
+    observed.set(h.host.name, host);
+    running.set(h.host.name, host.activeServices);
+    if (obs.zkMode !== undefined) zkMode.set(h.host.name, obs.zkMode);
+  }
+  return { observed, live: { running, zkMode, masterQuorum: opts.masterQuorum }, raw };
+}
+
+/**
+ * A saved plan may only be applied to the world it was made against: every file it changes must
+ * still be as the plan saw it, every service it starts or restarts still in the same state.
+ */
+export function staleChanges(plan: Plan, now: ObservedState): Change[] {
+  return plan.changes.filter((c) => {
+    const host = now.get(c.host);
+    if (c.kind === 'file') {
+      const seen = host?.files.get(c.path);
+      if (c.before === undefined) return seen !== undefined;
+      return (
+        seen === undefined ||
+        seen.sha256 !== c.before.sha256 ||
+        seen.mode !== c.before.mode ||
+        seen.owner !== c.before.owner
+      );
+    }
+    const active = host?.activeServices.has(c.service) === true;
+    return c.action === 'restart' ? !active : active;
+  });
+}
