@@ -18,10 +18,7 @@ export interface ClusterObservation {
 
 /** From one host's answer to what planning needs: regular files only (a symlink is to be replaced). */
 export function toObservedHost(obs: Observation, managed: Iterable<string>): ObservedHost {
-  const files = new Map<
-    string,
-    NonNullable<ReturnType<Observation['paths']['get']>>['fingerprint'] & object
-  >();
+  const files = new Map<string, FileFingerprint>();
   for (const [path, p] of obs.paths)
     if (p.type === 'file' && p.fingerprint !== undefined) files.set(path, p.fingerprint);
   const active = new Set<ServiceName>();
