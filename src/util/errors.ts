@@ -17,6 +17,7 @@ export type MesoErrorCode =
   | 'ApplyInterrupted'
   | 'ObserveFailed'
   | 'PlanStale'
+  | 'HealthTimeout'
   | 'LabUnsupported'
   | 'LabImageFailed'
   | 'LabAddressInvalid'
