@@ -73,14 +73,12 @@ void test('drift on a host becomes an update and a restart of the service it fee
 
 void test('a file meso managed and no longer wants is planned for deletion', async () => {
   const hosts = await converged();
-  hosts
-    .get('a1')!
-    .files.set('/etc/mesos-slave/attributes/old', {
-      content: 'x\n',
-      owner: 'root',
-      group: 'root',
-      mode: 0o644,
-    });
+  hosts.get('a1')!.files.set('/etc/mesos-slave/attributes/old', {
+    content: 'x\n',
+    owner: 'root',
+    group: 'root',
+    mode: 0o644,
+  });
   const state = emptyState('t');
   state.hosts['a1'] = {
     address: '10.0.1.1',

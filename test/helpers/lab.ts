@@ -1,0 +1,93 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import type { LabHost } from '../../src/providers/local/lab.js';
+import { which } from '../../src/providers/local/exec.js';
+import { labNames } from '../../src/providers/local/net.js';
+
+export const LAB_TOOLS = ['mmdebstrap', 'systemd-nspawn', 'ssh', 'ssh-keygen', 'ip', 'mount', 'umount'];
+
+/**
+ * Why the lab cannot run here, or undefined when it can. Under CI=true the lab tests never skip:
+ * they run and fail loudly, since a CI machine without the lab is a broken CI machine.
+ */
+export function labSkip(): string | false {
+  if (process.env['CI'] === 'true') return false;
+  if (process.platform !== 'linux') return `lab hosts need Linux (this is ${process.platform})`;
+  if (process.getuid?.() !== 0) return 'lab hosts need root';
+  const missing = LAB_TOOLS.filter((t) => which(t) === undefined);
+  if (missing.length > 0) {
+    return `missing ${missing.join(', ')} (apt-get install -y mmdebstrap systemd-container openssh-client iproute2)`;
+  }
+  return false;
+}
+
+/** Single-quotes one word for the remote shell that ssh hands its command to. */
+export const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export interface SshResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `words` (quoted) on `host` as root with the system ssh client, trusting only `knownHosts`. */
+export function ssh(
+  host: LabHost,
+  knownHosts: string,
+  words: readonly string[],
+  timeoutMs = 120_000,
+): SshResult {
+  const r = spawnSync(
+    'ssh',
+    [
+      '-F',
+      '/dev/null',
+      '-i',
+      host.sshPrivateKey,
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=10',
+      `root@${host.address}`,
+      words.map(shq).join(' '),
+    ],
+    { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Everything of `hosts` (cluster `cluster`) still present on the machine, as readable strings. */
+export function leftovers(cluster: string, stateDir: string, hosts: readonly LabHost[]): string[] {
+  const names = labNames(cluster);
+  const out: string[] = [];
+  const ns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  for (const l of ns.split('\n')) if (l.startsWith(names.netnsPrefix)) out.push(`netns ${l}`);
+  const links = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout;
+  const linkNames = links.split('\n').map((l) => (l.split(': ')[1] ?? '').split('@')[0] ?? '');
+  for (const want of [names.bridge, ...hosts.flatMap((h) => [h.veth, names.vethPeer(h.name)])]) {
+    if (linkNames.includes(want)) out.push(`link ${want}`);
+  }
+  for (const l of readFileSync('/proc/mounts', 'utf8').split('\n'))
+    if (l.includes(stateDir)) out.push(`mount ${l}`);
+  for (const h of hosts) {
+    if (existsSync(h.hostDir)) out.push(`dir ${h.hostDir}`);
+    try {
+      process.kill(h.pid, 0);
+      out.push(`process ${h.pid} (${h.name})`);
+    } catch {
+      // gone, as it should be
+    }
+  }
+  for (const root of ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified']) {
+    if (existsSync(`${root}/${names.clusterCgroup}`)) out.push(`cgroup ${root}/${names.clusterCgroup}`);
+  }
+  return out;
+}
