@@ -231,3 +231,18 @@ void describe('meso render', () => {
     assert.ok(existsSync(join(out, 'dev-1/etc/mesos/zk')));
   });
 });
+
+void describe('meso force-unlock', () => {
+  void test('removes a stale lock and says whose it was; with no lock it says so', async () => {
+    const dir = tmp();
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, readFileSync(join(ROOT, 'clusters', 'dev.yaml'), 'utf8'));
+    const { LocalStateBackend } = await import('../src/state/local.js');
+    await new LocalStateBackend(join(dir, '.meso', 'dev.state.json')).lock('meso apply c.yaml');
+    const r = spawnMeso(['force-unlock', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Removed the lock of pid ${process.pid} .*meso apply c\\.yaml`));
+    assert.equal(existsSync(join(dir, '.meso', 'dev.lock')), false);
+    assert.match(spawnMeso(['force-unlock', file]).stdout, /was not locked/);
+  });
+});

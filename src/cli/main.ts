@@ -6,6 +6,7 @@ import type { Io } from './io.js';
 import { planCommand } from './plan-cmd.js';
 import type { PlanOptions } from './plan-cmd.js';
 import { renderCommand } from './render-cmd.js';
+import { forceUnlockCommand } from './unlock-cmd.js';
 import { validateCommand } from './validate-cmd.js';
 
 const require = createRequire(import.meta.url);
@@ -43,6 +44,12 @@ function program(io: Io, result: { code: number }): Command {
     .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none')
     .action(async (file: string, opts: PlanOptions) => {
       result.code = await planCommand(file, opts, io);
+    });
+  p.command('force-unlock')
+    .description("remove the cluster state's lock, e.g. after a run was killed (say whose it was)")
+    .argument('<file>', 'cluster file')
+    .action(async (file: string) => {
+      result.code = await forceUnlockCommand(file, io);
     });
   return p;
 }
