@@ -33,7 +33,8 @@ for f in ${files[@]+"${files[@]}"}; do
   fi
 done
 if [[ ${#regular[@]} -gt 0 ]]; then
-  mapfile -t sums < <(sha256sum -- "${regular[@]}" 2>/dev/null | cut -d' ' -f1)
+  sums=() stats=()
+  while read -r sum _; do sums+=("$sum"); done < <(sha256sum -- "${regular[@]}" 2>/dev/null)
   mapfile -t stats < <(stat -c '%U'$'\t''%G'$'\t''%a' -- "${regular[@]}" 2>/dev/null)
   for i in "${!regular[@]}"; do
     printf 'F\t%s\tf\t%s\t%s\n' "${regular[$i]}" "${sums[$i]:-?}" "${stats[$i]:-?}"
@@ -45,17 +46,25 @@ if [[ ${#units[@]} -gt 0 ]] && command -v systemctl >/dev/null; then
     while IFS= read -r line; do printf 'S\t%s\n' "$line"; done
 fi
 
+# ZooKeeper's role, with bash's own /dev/tcp and read timeouts: no extra processes on the host.
 if [[ -n $zkport ]]; then
-  # shellcheck disable=SC2016 # $1 is expanded by the inner bash, from an argument.
-  answer=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf srvr >&3 && cat <&3' _ "$zkport" 2>/dev/null)
-  mode=$(printf '%s\n' "$answer" | sed -n 's/^Mode: //p')
-  printf 'Z\t%s\n' "${mode:-down}"
+  mode=down
+  if exec 3<>"/dev/tcp/127.0.0.1/$zkport"; then
+    printf srvr >&3
+    while IFS= read -r -t 3 line <&3; do
+      if [[ $line == 'Mode: '* ]]; then mode=${line#Mode: }; fi
+    done
+    exec 3<&-
+  fi 2>/dev/null
+  printf 'Z\t%s\n' "$mode"
 fi
 
-printf 'I\tuid\t%s\n' "$(id -u)"
-printf 'I\thostname\t%s\n' "$(hostname 2>/dev/null)"
-printf 'I\tsystemd\t%s\n' "$(systemctl is-system-running 2>/dev/null || true)"
+printf 'I\tuid\t%s\n' "$UID"
+printf 'I\thostname\t%s\n' "$HOSTNAME"
+IFS=: read -r -a path_dirs <<<"$PATH"
 for b in mesos-master mesos-agent mesos-slave java docker; do
-  if p=$(command -v "$b" 2>/dev/null); then printf 'I\tbin:%s\t%s\n' "$b" "$p"; fi
+  for d in /usr/sbin /usr/local/sbin /opt/mesos/sbin "${path_dirs[@]}"; do
+    if [[ -x $d/$b ]]; then printf 'I\tbin:%s\t%s\n' "$b" "$d/$b"; break; fi
+  done
 done
 printf 'E\tdone\n'
