@@ -153,18 +153,12 @@ void describe('local hosts end to end', { skip: labSkip(), timeout: 20 * 60_000 
       for (const n of names) {
         assert.equal(conns.get(n)!.stats.execs - before.get(n)!, 1, `${n} round trips`);
       }
-      const rest = buildPlan(desired, again.observed, false).changes;
-      assert.deepEqual(
-        rest.filter((c) => c.kind === 'file' || c.service === 'zookeeper'),
-        [],
-        'no file and no ZooKeeper change is left',
-      );
-      // Without Mesos on the image the master units cannot stay up: the plan still wants them
-      // started, and the wrapper says why in the journal.
-      assert.deepEqual(
-        rest.map((c) => c.address),
-        names.map((n) => `host/${n}/service:mesos-master`),
-      );
+      assert.deepEqual(buildPlan(desired, again.observed, false).changes, [], 'the second plan is empty');
+      // Mesos is not on the image: systemd keeps restarting the master units (activating), which
+      // meso leaves to systemd rather than starting them again; the wrapper says why in the journal.
+      for (const n of names) {
+        assert.equal(again.raw.get(n)?.units.get('mesos-master.service')?.active, 'activating', n);
+      }
       const journal = await (
         await connection('master-1')
       ).exec('journalctl -u mesos-master.service --no-pager -n 50');

@@ -22,8 +22,13 @@ export function toObservedHost(obs: Observation, managed: Iterable<string>): Obs
   for (const [path, p] of obs.paths)
     if (p.type === 'file' && p.fingerprint !== undefined) files.set(path, p.fingerprint);
   const active = new Set<ServiceName>();
-  for (const s of SERVICE_ORDER) if (obs.units.get(`${s}.service`)?.active === 'active') active.add(s);
-  return { files, managed: new Set(managed), activeServices: active };
+  const started = new Set<ServiceName>();
+  for (const s of SERVICE_ORDER) {
+    const state = obs.units.get(`${s}.service`)?.active;
+    if (state === 'active') active.add(s);
+    if (state === 'active' || state === 'activating' || state === 'reloading') started.add(s);
+  }
+  return { files, managed: new Set(managed), activeServices: active, startedServices: started };
 }
 
 /**
@@ -94,7 +99,7 @@ export function staleChanges(plan: Plan, now: ObservedState): Change[] {
         seen.owner !== c.before.owner
       );
     }
-    const active = host?.activeServices.has(c.service) === true;
+    const active = (host?.startedServices ?? host?.activeServices)?.has(c.service) === true;
     return c.action === 'restart' ? !active : active;
   });
 }

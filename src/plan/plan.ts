@@ -10,6 +10,11 @@ export interface ObservedHost {
   /** Paths meso managed before (from state) that it may have to delete. */
   managed: ReadonlySet<string>;
   activeServices: ReadonlySet<ServiceName>;
+  /**
+   * Services systemd is running or bringing up again by itself (active, activating, reloading).
+   * Defaults to activeServices. Such a service is not started again; an inactive or failed one is.
+   */
+  startedServices?: ReadonlySet<ServiceName>;
 }
 
 export type ObservedState = ReadonlyMap<string, ObservedHost>;
@@ -159,7 +164,8 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
     for (const name of phase.hosts) {
       const h = hostByName.get(name)!;
       const svc = h.services.find((s) => s.name === phase.service)!;
-      const running = (observed.get(name) ?? EMPTY_HOST).activeServices.has(svc.name);
+      const seen = observed.get(name) ?? EMPTY_HOST;
+      const running = (seen.startedServices ?? seen.activeServices).has(svc.name);
       const changed = changedFeeds.get(name)?.has(svc.name) === true;
       if (running && !changed) continue;
       serviceChanges.push({
