@@ -62,8 +62,8 @@ fi
 printf 'I\tuid\t%s\n' "$UID"
 printf 'I\thostname\t%s\n' "$HOSTNAME"
 IFS=: read -r -a path_dirs <<<"$PATH"
-for b in mesos-master mesos-agent mesos-slave java docker; do
-  for d in /usr/sbin /usr/local/sbin /opt/mesos/sbin "${path_dirs[@]}"; do
+for b in mesos-master mesos-agent mesos-slave marathon java docker; do
+  for d in /usr/sbin /usr/local/sbin /opt/mesos/sbin /usr/share/marathon/bin /opt/marathon/bin "${path_dirs[@]}"; do
     if [[ -x $d/$b ]]; then printf 'I\tbin:%s\t%s\n' "$b" "$d/$b"; break; fi
   done
 done

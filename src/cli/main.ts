@@ -1,11 +1,13 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { isMesoError } from '../util/errors.js';
+import { isMesoError, MesoError } from '../util/errors.js';
 import { processIo } from './io.js';
 import type { Io } from './io.js';
 import { planCommand } from './plan-cmd.js';
 import type { PlanOptions } from './plan-cmd.js';
 import { renderCommand } from './render-cmd.js';
+import { applyCommand, destroyCommand, onlinePlanCommand, statusCommand } from './cluster-cmds.js';
+import type { ClusterOptions } from './cluster-cmds.js';
 import { forceUnlockCommand } from './unlock-cmd.js';
 import { validateCommand } from './validate-cmd.js';
 
@@ -43,7 +45,48 @@ function program(io: Io, result: { code: number }): Command {
     .option('--out <file>', 'save the plan as JSON')
     .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none')
     .action(async (file: string, opts: PlanOptions) => {
-      result.code = await planCommand(file, opts, io);
+      if (opts.offline === true) result.code = await planCommand(file, opts, io);
+      else if (opts.out !== undefined) {
+        throw new MesoError('NotImplemented', 'saving a plan made against live hosts is not available yet', {
+          hint: 'use `meso plan FILE --offline --out plan.json`, or `meso apply FILE`',
+        });
+      } else result.code = await onlinePlanCommand(file, opts, io);
+    });
+
+  p.command('apply')
+    .description('plan against the hosts, show the plan, ask, apply it in a quorum-safe order, verify')
+    .argument('<file>', 'cluster file')
+    .option('--auto-approve', 'apply without asking (needed when there is no terminal)')
+    .option('--json', 'progress as JSON lines on stdout')
+    .option('--parallelism <n>', 'hosts changed at once', '16')
+    .option('--purge-data', 'also delete data directories of hosts removed from the spec')
+    .action(async (file: string, opts: ClusterOptions) => {
+      if (file.endsWith('.json')) {
+        throw new MesoError('NotImplemented', 'applying a saved plan is not available yet', {
+          hint: 'use `meso apply FILE.yaml`',
+        });
+      }
+      result.code = await applyCommand(file, opts, io);
+    });
+
+  p.command('status')
+    .description('check the cluster now: ZooKeeper has one leader and the rest follow')
+    .argument('<file>', 'cluster file')
+    .option('--json', 'print the checks as JSON')
+    .action(async (file: string, opts: ClusterOptions) => {
+      result.code = await statusCommand(file, opts, io);
+    });
+
+  p.command('destroy')
+    .description(
+      "stop and disable meso's services, remove the files it wrote (data kept), remove local hosts",
+    )
+    .argument('<file>', 'cluster file')
+    .option('--auto-approve', 'destroy without asking')
+    .option('--purge-data', 'also delete data directories')
+    .option('--json', 'progress as JSON lines on stdout')
+    .action(async (file: string, opts: ClusterOptions) => {
+      result.code = await destroyCommand(file, opts, io);
     });
   p.command('force-unlock')
     .description("remove the cluster state's lock, e.g. after a run was killed (say whose it was)")

@@ -99,6 +99,7 @@ export function staleChanges(plan: Plan, now: ObservedState): Change[] {
         seen.owner !== c.before.owner
       );
     }
+    if (c.kind === 'host') return c.action === 'create' ? host !== undefined : host === undefined;
     const active = (host?.startedServices ?? host?.activeServices)?.has(c.service) === true;
     return c.action === 'restart' ? !active : active;
   });

@@ -10,37 +10,48 @@ export function planToJson(plan: Plan): Record<string, unknown> {
   return {
     format_version: plan.formatVersion,
     summary: { ...plan.summary },
-    changes: plan.changes.map((c) =>
-      c.kind === 'file'
-        ? {
-            address: c.address,
-            action: c.action,
-            host: c.host,
-            path: c.path,
-            reason: c.reason,
-            kind: c.kind,
-            sensitive: c.sensitive,
-            ...(c.after === undefined
-              ? {}
-              : {
-                  owner: c.after.owner,
-                  group: c.after.group,
-                  mode: modeString(c.after.mode),
-                  sha256: c.sensitive ? '(sensitive)' : c.after.sha256,
-                }),
-          }
-        : {
-            address: c.address,
-            action: c.action,
-            host: c.host,
-            path: null,
-            reason: c.reason,
-            kind: c.kind,
-            service: c.service,
-            unit: c.unit,
-            phase: c.phase + 1,
-          },
-    ),
+    changes: plan.changes.map((c) => {
+      if (c.kind === 'host') {
+        return {
+          address: c.address,
+          action: c.action,
+          host: c.host,
+          path: null,
+          reason: c.reason,
+          kind: c.kind,
+        };
+      }
+      if (c.kind === 'service') {
+        return {
+          address: c.address,
+          action: c.action,
+          host: c.host,
+          path: null,
+          reason: c.reason,
+          kind: c.kind,
+          service: c.service,
+          unit: c.unit,
+          phase: c.phase + 1,
+        };
+      }
+      return {
+        address: c.address,
+        action: c.action,
+        host: c.host,
+        path: c.path,
+        reason: c.reason,
+        kind: c.kind,
+        sensitive: c.sensitive,
+        ...(c.after === undefined
+          ? {}
+          : {
+              owner: c.after.owner,
+              group: c.after.group,
+              mode: modeString(c.after.mode),
+              sha256: c.sensitive ? '(sensitive)' : c.after.sha256,
+            }),
+      };
+    }),
     cluster: plan.cluster,
     provider: plan.provider,
     offline: plan.offline,

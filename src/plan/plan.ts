@@ -200,3 +200,36 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
     },
   };
 }
+
+/** Add machine-level changes (local hosts to create, hosts gone from the spec) in front of a plan. */
+export function withHostChanges(plan: Plan, create: readonly string[], remove: readonly string[]): Plan {
+  const hostChanges: Change[] = [
+    ...create.map((host) => ({
+      kind: 'host' as const,
+      address: `host/${host}`,
+      action: 'create' as const,
+      host,
+      reason: 'a local host to create',
+    })),
+    ...remove.map((host) => ({
+      kind: 'host' as const,
+      address: `host/${host}`,
+      action: 'delete' as const,
+      host,
+      reason: 'gone from the spec: stop its services and remove what meso wrote',
+    })),
+  ];
+  const changes = [...hostChanges, ...plan.changes];
+  const count = (a: Change['action']): number => changes.filter((c) => c.action === a).length;
+  return {
+    ...plan,
+    hosts: [...plan.hosts, ...remove.map((name) => ({ name, address: '(being removed)', roles: [] }))],
+    changes,
+    summary: {
+      create: count('create'),
+      update: count('update'),
+      delete: count('delete'),
+      restart: count('restart'),
+    },
+  };
+}

@@ -39,7 +39,13 @@ export interface ServiceChange extends ChangeBase {
   phase: number;
 }
 
-export type Change = FileChange | ServiceChange;
+/** A machine to create (a `local` host not made yet) or to retire (gone from the spec). */
+export interface HostChange extends ChangeBase {
+  kind: 'host';
+  action: 'create' | 'delete';
+}
+
+export type Change = FileChange | ServiceChange | HostChange;
 
 export type Strategy = 'ensemble' | 'one-at-a-time' | 'batches';
 

@@ -41,6 +41,9 @@ export function planToText(plan: Plan): string {
       out.push(`  ${SYMBOL[f.action]} ${f.path.padEnd(width)}  ${meta}  ${detail}`.trimEnd());
     }
     for (const c of changes) {
+      if (c.kind === 'host') out.push(`  ${SYMBOL[c.action]} host ${c.host}: ${c.reason}`);
+    }
+    for (const c of changes) {
       if (c.kind === 'service') out.push(`  ${SYMBOL[c.action]} service ${c.unit}: ${c.reason}`);
     }
     out.push('');

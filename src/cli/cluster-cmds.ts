@@ -1,0 +1,425 @@
+import { createInterface } from 'node:readline/promises';
+import { applyPlan } from '../apply/apply.js';
+import type { ApplyEvent, HostApplied } from '../apply/apply.js';
+import { writeFilesCommand, writeFilesInput } from '../apply/files.js';
+import { schedule } from '../apply/schedule.js';
+import { secretReader } from '../apply/secrets.js';
+import {
+  ConnectionPool,
+  createMissingLocalHosts,
+  destroyLocalHosts,
+  knownAddresses,
+  labRecord,
+  readState,
+  sshTarget,
+  stateBackend,
+} from '../engine/session.js';
+import { deriveTopology } from '../model/topology.js';
+import type { Topology } from '../model/topology.js';
+import { observeCluster } from '../observe/cluster.js';
+import { planToJson } from '../plan/json.js';
+import { buildPlan, withHostChanges } from '../plan/plan.js';
+import type { ObservedHost } from '../plan/plan.js';
+import type { Plan } from '../plan/types.js';
+import { renderDesiredState } from '../render/render.js';
+import type { DesiredState } from '../render/types.js';
+import { SERVICE_ORDER } from '../render/types.js';
+import { planToText } from '../report/plan-text.js';
+import type { Spec } from '../spec/types.js';
+import type { ClusterState, StateBackend } from '../state/types.js';
+import { loadTemplates } from '../templates.js';
+import { MesoError } from '../util/errors.js';
+import { makeGate, ensembleModes } from '../verify/gates.js';
+import type { GateOptions } from '../verify/gates.js';
+import { ensembleVerdict } from '../verify/health.js';
+import { loadOrFail } from './common.js';
+import type { Io } from './io.js';
+
+export interface ClusterOptions {
+  json?: boolean;
+  autoApprove?: boolean;
+  parallelism?: string;
+  detailedExitcode?: boolean;
+  purgeData?: boolean;
+}
+
+const templates = loadTemplates();
+
+/** Plain, timestamped progress lines (or JSON lines with --json), one per event. */
+function reporter(
+  io: Io,
+  json: boolean,
+): (type: string, message: string, data?: Record<string, unknown>) => void {
+  return (type, message, data = {}) => {
+    const time = new Date().toISOString();
+    if (json) io.out(`${JSON.stringify({ time, type, message, ...data })}\n`);
+    else io.err(`[${time.slice(11, 19)}] ${message}\n`);
+  };
+}
+
+interface Prepared {
+  spec: Spec;
+  backend: StateBackend;
+  state: ClusterState;
+  topology: Topology;
+  desired: DesiredState;
+  pool: ConnectionPool;
+  /** Hosts that exist and can be observed. */
+  reachable: string[];
+  toCreate: string[];
+  toRemove: string[];
+  save: () => Promise<void>;
+}
+
+async function prepare(
+  file: string,
+  io: Io,
+  spec: Spec,
+  backend: StateBackend,
+  create: boolean,
+  say: ReturnType<typeof reporter>,
+): Promise<Prepared> {
+  const state = await readState(backend, spec);
+  const names = deriveTopology(spec).hosts.map((h) => h.name);
+  const known = knownAddresses(spec, state, names);
+  const save = async (): Promise<void> => {
+    state.serial++;
+    state.updatedAt = new Date().toISOString();
+    await backend.write(state);
+  };
+  let toCreate = spec.provider === 'local' ? names.filter((n) => labRecord(state, n) === undefined) : [];
+  if (create && toCreate.length > 0) {
+    say('hosts', `creating local hosts: ${toCreate.join(', ')}`);
+    await createMissingLocalHosts(spec, state, known, names, save, (m) => say('lab', m));
+    toCreate = [];
+  }
+  const topology = deriveTopology(spec, knownAddresses(spec, state, names));
+  const desired = renderDesiredState(spec, topology, templates);
+  const pool = new ConnectionPool((name) => {
+    const h = topology.hosts.find((x) => x.name === name);
+    const address = h?.address ?? state.hosts[name]?.address ?? name;
+    return sshTarget(spec, state, name, address, h?.sshPort ?? spec.ssh.port);
+  });
+  void io;
+  void file;
+  return {
+    spec,
+    backend,
+    state,
+    topology,
+    desired,
+    pool,
+    reachable: names.filter((n) => !toCreate.includes(n)),
+    toCreate,
+    toRemove: Object.keys(state.hosts)
+      .filter((n) => !names.includes(n))
+      .sort(),
+    save,
+  };
+}
+
+type Observed = { plan: Plan } & Awaited<ReturnType<typeof observeCluster>>;
+
+async function observeAndPlan(p: Prepared): Promise<Observed> {
+  const observable: DesiredState = {
+    ...p.desired,
+    hosts: p.desired.hosts.filter((h) => p.reachable.includes(h.host.name)),
+  };
+  const seen = await observeCluster({
+    desired: observable,
+    state: p.state,
+    connection: p.pool.get,
+    templates,
+    zkPort: p.spec.zookeeper.clientPort,
+    masterQuorum: p.topology.quorum,
+    parallelism: 16,
+  });
+  const observed = new Map<string, ObservedHost>(seen.observed);
+  const plan = withHostChanges(buildPlan(p.desired, observed, false), p.toCreate, p.toRemove);
+  return { plan, ...seen };
+}
+
+function gateOptions(p: Prepared): GateOptions {
+  return {
+    topology: p.topology,
+    connection: p.pool.get,
+    templates,
+    zkPort: p.spec.zookeeper.clientPort,
+    masterPort: Number(p.spec.masters.flags['port'] ?? 5050),
+    marathonPort: Number(p.spec.marathon.flags['http_port'] ?? 8080),
+    timeoutMs: 120_000,
+    intervalMs: 500,
+  };
+}
+
+/** `meso plan FILE`: what would change on the hosts as they are now. */
+export async function onlinePlanCommand(
+  file: string,
+  opts: ClusterOptions & { out?: string },
+  io: Io,
+): Promise<number> {
+  const spec = await loadOrFail(file, io);
+  const backend = stateBackend(spec, file);
+  const say = reporter(io, false);
+  const p = await prepare(file, io, spec, backend, false, say);
+  try {
+    const { plan, live } = await observeAndPlan(p);
+    schedule(plan, live); // refuses an unsafe order now rather than at apply time
+    io.out(opts.json === true ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : planToText(plan));
+    return opts.detailedExitcode === true && plan.changes.length > 0 ? 2 : 0;
+  } finally {
+    await p.pool.closeAll();
+  }
+}
+
+async function confirm(io: Io, question: string, autoApprove: boolean): Promise<boolean> {
+  if (autoApprove) return true;
+  if (!process.stdin.isTTY || !io.isTTY) {
+    throw new MesoError(
+      'UsageError',
+      'refusing to change hosts without confirmation: no terminal to ask on',
+      {
+        hint: 'review the plan above and run again with --auto-approve',
+      },
+    );
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(`${question} Only 'yes' is accepted: `)).trim() === 'yes';
+  } finally {
+    rl.close();
+  }
+}
+
+function recordApplied(state: ClusterState, p: Prepared, a: HostApplied): void {
+  const t = p.topology.hosts.find((h) => h.name === a.host)!;
+  const h = (state.hosts[a.host] ??= {
+    address: t.address,
+    privateAddress: t.privateAddress,
+    files: {},
+    directories: [],
+    services: [],
+  });
+  for (const [path, fp] of a.written) h.files[path] = fp;
+  for (const path of a.deleted) delete h.files[path];
+  const d = p.desired.hosts.find((x) => x.host.name === a.host)!;
+  h.directories = d.directories.map((x) => ({ path: x.path, data: x.data }));
+  if (a.enabled.length > 0) h.services = a.enabled;
+}
+
+/** Stop and disable meso's services on a host and remove the files meso wrote there. */
+async function retireHost(
+  p: Prepared,
+  name: string,
+  purgeData: boolean,
+  say: ReturnType<typeof reporter>,
+): Promise<void> {
+  const h = p.state.hosts[name];
+  if (h === undefined) return;
+  if (p.spec.provider === 'local' && labRecord(p.state, name) !== undefined) {
+    say('host', `${name}: destroying the local host`);
+    await destroyLocalHosts(p.spec, [name], (m) => say('lab', m));
+    delete p.state.hosts[name];
+    await p.save();
+    return;
+  }
+  const conn = await p.pool.get(name);
+  const units = SERVICE_ORDER.map((s) => `${s}.service`);
+  say('host', `${name}: stopping and disabling ${units.join(', ')}`);
+  await conn.exec(`systemctl disable --now -- ${units.join(' ')} 2>/dev/null; systemctl daemon-reload; true`);
+  const ops = Object.keys(h.files)
+    .sort()
+    .map((path) => ({ op: 'delete' as const, path }));
+  if (ops.length > 0) {
+    say('host', `${name}: removing ${ops.length} files meso wrote`);
+    const r = await conn.exec(writeFilesCommand(templates['write-files.sh'] ?? ''), {
+      stdin: writeFilesInput(ops),
+    });
+    if (r.code !== 0)
+      throw new MesoError('ApplyFailed', `removing files on ${name} failed`, {
+        hint: r.stdout.trim().split('\n').pop() ?? '',
+      });
+  }
+  if (purgeData) {
+    for (const d of h.directories.filter((x) => x.data)) say('host', `${name}: keeping no data: ${d.path}`);
+    const dirs = h.directories.filter((x) => x.data).map((x) => `'${x.path.replace(/'/g, `'\\''`)}'`);
+    if (dirs.length > 0) await conn.exec(`rm -rf -- ${dirs.join(' ')}`);
+  }
+  delete p.state.hosts[name];
+  await p.save();
+}
+
+/** `meso apply FILE`: plan, show, confirm, apply, verify; state saved as it goes; Ctrl-C stops cleanly. */
+export async function applyCommand(file: string, opts: ClusterOptions, io: Io): Promise<number> {
+  const spec = await loadOrFail(file, io);
+  const backend = stateBackend(spec, file);
+  const say = reporter(io, opts.json === true);
+  const lock = await backend.lock(`meso apply ${file}`);
+  const abort = new AbortController();
+  const onSigint = (): void => {
+    say('interrupt', 'interrupted: finishing the steps in flight, starting no new ones');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  let p: Prepared | undefined;
+  try {
+    p = await prepare(file, io, spec, backend, false, say);
+    const first = await observeAndPlan(p);
+    if (opts.json !== true) io.out(planToText(first.plan));
+    if (first.plan.changes.length === 0) {
+      say('done', 'no changes');
+      return 0;
+    }
+    schedule(first.plan, first.live);
+    if (!(await confirm(io, 'Apply these changes?', opts.autoApprove === true))) {
+      say('cancelled', 'apply cancelled');
+      return 1;
+    }
+    const prepared = p;
+    if (p.toCreate.length > 0) {
+      await p.pool.closeAll();
+      p = await prepare(file, io, spec, backend, true, say);
+    }
+    const cur = p === prepared ? first : await observeAndPlan(p);
+    const state = p.state;
+    const ready = p;
+    const result = await applyPlan(cur.plan, p.desired, cur.live, {
+      connection: p.pool.get,
+      templates,
+      secrets: secretReader(),
+      gate: gateFor(ready, cur, say),
+      onHostApplied: async (a) => {
+        recordApplied(state, ready, a);
+        await ready.save();
+      },
+      onEvent: (e) => report(e, say),
+      signal: abort.signal,
+      parallelism: Number(opts.parallelism ?? 16),
+    });
+    if (result.interrupted) {
+      throw new MesoError(
+        'ApplyInterrupted',
+        `interrupted after ${result.wavesDone} of ${result.wavesTotal} service steps; the state is saved`,
+        {
+          hint: 'run meso apply again to finish',
+        },
+      );
+    }
+    for (const name of p.toRemove) await retireHost(p, name, opts.purgeData === true, say);
+    const v = ensembleVerdict(await ensembleModes(gateOptions(p)));
+    say('verify', `ZooKeeper: ${v.summary}`);
+    await p.save();
+    say(
+      'done',
+      `applied: ${cur.plan.summary.create} created, ${cur.plan.summary.update} updated, ${cur.plan.summary.delete} deleted, ${cur.plan.summary.restart} restarted`,
+    );
+    return v.ok ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await p?.pool.closeAll();
+    await lock.release();
+  }
+}
+
+const BINARIES: Readonly<Record<string, readonly string[]>> = {
+  'mesos-master': ['bin:mesos-master'],
+  'mesos-agent': ['bin:mesos-agent', 'bin:mesos-slave'],
+  marathon: ['bin:marathon'],
+};
+
+function gateFor(p: Prepared, cur: Observed, say: ReturnType<typeof reporter>) {
+  const gate = makeGate(gateOptions(p));
+  return async (w: Parameters<ReturnType<typeof makeGate>>[0]): Promise<void> => {
+    if (w.gate === 'zk-leader' || p.spec.install.method === 'docker') return gate(w);
+    // Mesos and Marathon are waited on where they are installed; elsewhere (install.method none on
+    // an image without them, as in the lab) their units are left to systemd, and meso says so.
+    const facts = (h: string): Map<string, string> | undefined => cur.raw.get(h)?.facts;
+    const installed = w.hosts.filter((h) =>
+      (BINARIES[w.service] ?? []).some((b) => facts(h)?.has(b) === true),
+    );
+    const missing = w.hosts.filter((h) => !installed.includes(h));
+    if (missing.length > 0)
+      say('gate', `not waiting for ${w.service} on ${missing.join(', ')}: it is not installed there`);
+    if (installed.length > 0) await gate({ ...w, hosts: installed });
+  };
+}
+
+function report(e: ApplyEvent, say: ReturnType<typeof reporter>): void {
+  switch (e.type) {
+    case 'files':
+      say(e.type, `${e.host}: writing ${e.writes} files, deleting ${e.deletes}`, { host: e.host });
+      break;
+    case 'files-done':
+      say(e.type, `${e.host}: files done`, { host: e.host });
+      break;
+    case 'units':
+      say(e.type, `${e.host}: systemctl daemon-reload; enable ${e.enabled.join(' ')}`, { host: e.host });
+      break;
+    case 'wave':
+      say(
+        e.type,
+        `step ${e.index + 1}/${e.total}: ${e.wave.action} ${e.wave.service} on ${e.wave.hosts.join(', ')} (${e.wave.why})`,
+      );
+      break;
+    case 'gate':
+      say(e.type, `waiting for ${e.wave.gate} on ${e.wave.hosts.join(', ')}`);
+      break;
+    case 'interrupted':
+      say(e.type, `stopped before ${e.remainingWaves} remaining steps`);
+      break;
+  }
+}
+
+/** `meso status FILE`: the same checks as apply's verify, on demand. */
+export async function statusCommand(file: string, opts: ClusterOptions, io: Io): Promise<number> {
+  const spec = await loadOrFail(file, io);
+  const backend = stateBackend(spec, file);
+  const p = await prepare(file, io, spec, backend, false, reporter(io, false));
+  try {
+    if (p.toCreate.length > 0) {
+      throw new MesoError('UsageError', `hosts not created yet: ${p.toCreate.join(', ')}`, {
+        hint: 'run meso apply first',
+      });
+    }
+    const modes = await ensembleModes(gateOptions(p));
+    const v = ensembleVerdict(modes);
+    if (opts.json === true) {
+      io.out(
+        `${JSON.stringify({ healthy: v.ok, zookeeper: { ok: v.ok, members: Object.fromEntries(modes), summary: v.summary } }, null, 2)}\n`,
+      );
+    } else {
+      io.out(`ZooKeeper: ${v.ok ? 'healthy' : 'NOT healthy'} (${v.summary})\n`);
+      for (const [h, m] of modes) io.out(`  ${h}: ${m ?? 'down'}\n`);
+    }
+    return v.ok ? 0 : 1;
+  } finally {
+    await p.pool.closeAll();
+  }
+}
+
+/** `meso destroy FILE`: stop and disable meso's units, remove its files (data kept unless --purge-data), remove local hosts. */
+export async function destroyCommand(file: string, opts: ClusterOptions, io: Io): Promise<number> {
+  const spec = await loadOrFail(file, io);
+  const backend = stateBackend(spec, file);
+  const say = reporter(io, opts.json === true);
+  const lock = await backend.lock(`meso destroy ${file}`);
+  let p: Prepared | undefined;
+  try {
+    p = await prepare(file, io, spec, backend, false, say);
+    const hosts = Object.keys(p.state.hosts).sort();
+    if (hosts.length === 0) {
+      say('done', 'nothing to destroy: the state knows no hosts');
+      return 0;
+    }
+    io.out(
+      `meso will stop meso's services and remove what it wrote on: ${hosts.join(', ')}${spec.provider === 'local' ? ' (and destroy these local hosts)' : ''}.\n`,
+    );
+    if (!(await confirm(io, 'Destroy?', opts.autoApprove === true))) return 1;
+    for (const name of hosts) await retireHost(p, name, opts.purgeData === true, say);
+    say('done', `destroyed ${hosts.length} hosts`);
+    return 0;
+  } finally {
+    await p?.pool.closeAll();
+    await lock.release();
+  }
+}

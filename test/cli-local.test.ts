@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ROOT } from './helpers/cli.js';
+import { labSkip } from './helpers/lab.js';
+
+/**
+ * The meso commands on real local hosts, as an operator or CI runs them: apply from nothing, an
+ * empty second plan, status, a refused unattended apply, a rolling ZooKeeper change, meso killed
+ * mid-apply and converging after force-unlock, an agent removed, a wrong host key, destroy.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'meso-cli-local-'));
+const file = join(dir, 'lab.yaml');
+const name = `cli${process.pid % 10000}`;
+const env = { ...process.env, MESO_LOCAL_DIR: join(dir, 'hosts') };
+const yaml = (tickTime: number, agents: number): string =>
+  [
+    'apiVersion: meso/v1',
+    'kind: Cluster',
+    `name: ${name}`,
+    'provider: local',
+    'local: { subnet: "198.18.249.0/24" }',
+    'install: { method: none }',
+    `zookeeper: { tickTime: ${tickTime} }`,
+    'masters: { count: 3 }',
+    `agents: [{ group: w, count: ${agents} }]`,
+    '',
+  ].join('\n');
+
+function meso(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/meso.js'), ...args], {
+    env,
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+const statePath = join(dir, '.meso', `${name}.state.json`);
+const state = (): { hosts: Record<string, { provider: { hostPublicKey: string } }> } =>
+  JSON.parse(readFileSync(statePath, 'utf8')) as {
+    hosts: Record<string, { provider: { hostPublicKey: string } }>;
+  };
+const events = (out: string): { type: string; message: string }[] =>
+  out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string; message: string });
+
+void describe('meso commands on local hosts', { skip: labSkip(), timeout: 20 * 60_000 }, () => {
+  void test('apply, plan, status, change, kill and converge, remove an agent, host keys, destroy', async () => {
+    try {
+      writeFileSync(file, yaml(2000, 2));
+      const first = meso('apply', file, '--auto-approve');
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stderr, /ZooKeeper: leader: master-\d; followers: master-\d, master-\d/);
+      assert.deepEqual(Object.keys(state().hosts).sort(), ['master-1', 'master-2', 'master-3', 'w-1', 'w-2']);
+
+      const again = meso('plan', file, '--detailed-exitcode');
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.match(again.stdout, /No changes/);
+
+      const status = meso('status', file, '--json');
+      assert.equal(status.code, 0, status.stderr);
+      const s = JSON.parse(status.stdout) as {
+        healthy: boolean;
+        zookeeper: { members: Record<string, string> };
+      };
+      assert.equal(s.healthy, true);
+      assert.deepEqual(Object.values(s.zookeeper.members).sort(), ['follower', 'follower', 'leader']);
+
+      // Without a terminal and without --auto-approve, nothing is changed.
+      writeFileSync(file, yaml(2500, 2));
+      const refused = meso('apply', file);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /refusing to change hosts without confirmation/);
+      assert.match(meso('plan', file).stdout, /~ \/etc\/zookeeper\/conf\/zoo\.cfg/);
+
+      // A rolling change: followers first, the leader last, as the JSON events show.
+      const leader = Object.entries(s.zookeeper.members).find(([, m]) => m === 'leader')?.[0];
+      const rolled = meso('apply', file, '--auto-approve', '--json');
+      assert.equal(rolled.code, 0, rolled.stderr);
+      const restarts = events(rolled.stdout)
+        .filter((e) => e.type === 'wave' && / restart zookeeper on /.test(e.message))
+        .map((e) => /on (\S+) \(/.exec(e.message)?.[1]);
+      assert.equal(restarts.length, 3);
+      assert.equal(restarts[2], leader, 'the leader restarts last');
+
+      // meso killed mid-apply: the lock stays (stale), force-unlock clears it, apply converges.
+      writeFileSync(file, yaml(3000, 2));
+      await new Promise<void>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [join(ROOT, 'bin/meso.js'), 'apply', file, '--auto-approve', '--json'],
+          { env },
+        );
+        child.stdout.on('data', (d: Buffer) => {
+          if (d.toString().includes('"type":"wave"')) child.kill('SIGKILL');
+        });
+        child.on('close', () => resolve());
+      });
+      const locked = meso('apply', file, '--auto-approve');
+      assert.equal(locked.code, 1);
+      assert.match(locked.stderr, /no longer running \(a stale lock\)/);
+      assert.equal(meso('force-unlock', file).code, 0);
+      const converged = meso('apply', file, '--auto-approve');
+      assert.equal(converged.code, 0, converged.stderr);
+      assert.equal(meso('plan', file, '--detailed-exitcode').code, 0);
+
+      // An agent removed from the spec: its host is retired.
+      writeFileSync(file, yaml(3000, 1));
+      const removed = meso('apply', file, '--auto-approve');
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.deepEqual(Object.keys(state().hosts).sort(), ['master-1', 'master-2', 'master-3', 'w-1']);
+
+      // A host presenting another key than the pinned one stops the run.
+      const saved = readFileSync(statePath, 'utf8');
+      const other = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'other')], {
+        encoding: 'utf8',
+      });
+      assert.equal(other.status, 0);
+      const st = state();
+      st.hosts['master-2']!.provider.hostPublicKey = readFileSync(join(dir, 'other.pub'), 'utf8')
+        .split(' ')
+        .slice(0, 2)
+        .join(' ');
+      writeFileSync(statePath, JSON.stringify(st));
+      const mismatch = meso('plan', file);
+      assert.equal(mismatch.code, 1);
+      assert.match(
+        mismatch.stderr,
+        /master-2: host key for 198\.18\.249\.\d+ does not match: expected ssh-ed25519 SHA256:\S+ .* presented ssh-ed25519 SHA256:/,
+      );
+      writeFileSync(statePath, saved);
+    } finally {
+      const destroyed = meso('destroy', file, '--auto-approve');
+      assert.equal(destroyed.code, 0, destroyed.stderr);
+    }
+    assert.deepEqual(state().hosts, {});
+    const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+    assert.equal(netns.includes(name), false, netns);
+    assert.equal(readFileSync('/proc/mounts', 'utf8').includes(dir), false);
+  });
+});
