@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { ROOT, spawnMeso } from './helpers/cli.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'meso-cli-'));
@@ -173,10 +174,30 @@ void describe('meso plan --offline', () => {
       assert.doesNotMatch(out, /hunter2/);
   });
 
-  void test('without --offline it says what to do instead', () => {
-    const r = spawnMeso(['plan', 'clusters/ha.yaml']);
+  void test('against an unreachable host, plan fails with a clear error and no stack (loopback only)', () => {
+    const dir = tmp();
+    const file = join(dir, 'c.yaml');
+    const key = join(dir, 'id_ed25519');
+    assert.equal(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]).status, 0);
+    writeFileSync(
+      file,
+      [
+        'apiVersion: meso/v1',
+        'kind: Cluster',
+        'name: nowhere',
+        'provider: static',
+        `ssh: { port: 1, connectTimeoutSeconds: 2, privateKeyPath: ${key} }`,
+        'masters:',
+        '  hosts: [{ name: m1, address: 127.0.0.1 }]',
+        'agents: [{ group: g, hosts: [{ name: m1, address: 127.0.0.1 }] }]',
+        '',
+      ].join('\n'),
+    );
+    const r = spawnMeso(['plan', file]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /hint: use `meso plan FILE --offline`/);
+    assert.match(r.stderr, /^error: .*m1.*127\.0\.0\.1:1.*(unreachable|refused)/im);
+    noStack(r.stderr);
+    assert.equal(spawnMeso(['plan', file, '--out', join(dir, 'p.json')]).code, 1);
   });
 
   void test('an invalid spec makes plan exit 1 before planning anything', () => {
