@@ -125,9 +125,16 @@ export function sshTarget(
           policy: 'accept-new',
           knownHostsPath,
           ...(pinned === undefined ? {} : { pinned }),
+          // Trust on first use: pin the key in the state (saved with the host's first change).
           onNewKey: (key) => {
-            const h = state.hosts[name];
-            if (h !== undefined) h.hostKey = key;
+            const h = (state.hosts[name] ??= {
+              address,
+              privateAddress: address,
+              files: {},
+              directories: [],
+              services: [],
+            });
+            h.hostKey = key;
           },
         }
       : { policy: 'strict', knownHostsPath, ...(pinned === undefined ? {} : { pinned }) };
