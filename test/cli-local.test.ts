@@ -88,6 +88,23 @@ void describe('meso commands on local hosts', { skip: labSkip(), timeout: 20 * 6
       assert.equal(restarts.length, 3);
       assert.equal(restarts[2], leader, 'the leader restarts last');
 
+      // A saved plan applies as it was shown, and is refused once the world moved on.
+      writeFileSync(file, yaml(2600, 2));
+      const planFile = join(dir, 'plan.json');
+      const planned = meso('plan', file, '--out', planFile);
+      assert.equal(planned.code, 0, planned.stderr);
+      const staleFile = join(dir, 'stale.json');
+      writeFileSync(staleFile, readFileSync(planFile, 'utf8'));
+      const applied = meso('apply', planFile);
+      assert.equal(applied.code, 0, applied.stderr);
+      assert.equal(meso('plan', file, '--detailed-exitcode').code, 0);
+      const stale = meso('apply', staleFile);
+      assert.equal(stale.code, 1);
+      assert.match(stale.stderr, /Saved plan is stale/);
+      const offline = join(dir, 'offline.json');
+      assert.equal(meso('plan', file, '--offline', '--out', offline).code, 0);
+      assert.match(meso('apply', offline).stderr, /not a plan saved by `meso plan FILE --out`/);
+
       // meso killed mid-apply: the lock stays (stale), force-unlock clears it, apply converges.
       writeFileSync(file, yaml(3000, 2));
       await new Promise<void>((resolve) => {

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { applyPlan } from '../apply/apply.js';
 import type { ApplyEvent, HostApplied } from '../apply/apply.js';
@@ -18,7 +20,7 @@ import { deriveTopology } from '../model/topology.js';
 import type { Topology } from '../model/topology.js';
 import { observeCluster } from '../observe/cluster.js';
 import { planToJson } from '../plan/json.js';
-import { buildPlan, withHostChanges } from '../plan/plan.js';
+import { buildPlan, sha256, withHostChanges } from '../plan/plan.js';
 import type { ObservedHost } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import { renderDesiredState } from '../render/render.js';
@@ -29,6 +31,7 @@ import type { Spec } from '../spec/types.js';
 import type { ClusterState, StateBackend } from '../state/types.js';
 import { loadTemplates } from '../templates.js';
 import { MesoError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { makeGate, ensembleModes } from '../verify/gates.js';
 import type { GateOptions } from '../verify/gates.js';
 import { ensembleVerdict } from '../verify/health.js';
@@ -165,7 +168,22 @@ export async function onlinePlanCommand(
   try {
     const { plan, live } = await observeAndPlan(p);
     schedule(plan, live); // refuses an unsafe order now rather than at apply time
-    io.out(opts.json === true ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : planToText(plan));
+    const json = planToJson(plan);
+    if (opts.out !== undefined) {
+      const saved = {
+        ...json,
+        saved: {
+          spec_file: resolve(file),
+          spec_sha256: sha256(await readFile(file, 'utf8')),
+          lineage: p.state.lineage,
+          serial: p.state.serial,
+        },
+      };
+      await writeFileAtomic(opts.out, `${JSON.stringify(saved, null, 2)}\n`);
+    }
+    io.out(opts.json === true ? `${JSON.stringify(json, null, 2)}\n` : planToText(plan));
+    if (opts.out !== undefined && opts.json !== true)
+      io.out(`Saved the plan to ${opts.out}; apply it with \`meso apply ${opts.out}\`.\n`);
     return opts.detailedExitcode === true && plan.changes.length > 0 ? 2 : 0;
   } finally {
     await p.pool.closeAll();
@@ -250,7 +268,50 @@ async function retireHost(
 }
 
 /** `meso apply FILE`: plan, show, confirm, apply, verify; state saved as it goes; Ctrl-C stops cleanly. */
+interface SavedPlan {
+  format_version: string;
+  changes: Record<string, unknown>[];
+  saved?: { spec_file: string; spec_sha256: string; lineage: string; serial: number };
+}
+
+/** What makes two plans the same plan: every change's address, action and fingerprints, in order. */
+const identity = (changes: readonly Record<string, unknown>[]): string =>
+  JSON.stringify(
+    changes.map((c) => [c['address'], c['action'], c['before_sha256'] ?? null, c['sha256'] ?? null]),
+  );
+
+async function readSavedPlan(path: string): Promise<SavedPlan & { saved: NonNullable<SavedPlan['saved']> }> {
+  let plan: SavedPlan;
+  try {
+    plan = JSON.parse(await readFile(path, 'utf8')) as SavedPlan;
+  } catch (e) {
+    throw new MesoError('PlanInvalid', `cannot read the saved plan ${path}: ${(e as Error).message}`);
+  }
+  if (plan.format_version !== '1' || plan.saved === undefined || !Array.isArray(plan.changes)) {
+    throw new MesoError('PlanInvalid', `${path} is not a plan saved by \`meso plan FILE --out\``, {
+      hint: 'an offline plan (--offline) cannot be applied; save one with `meso plan FILE --out plan.json`',
+    });
+  }
+  return plan as SavedPlan & { saved: NonNullable<SavedPlan['saved']> };
+}
+
 export async function applyCommand(file: string, opts: ClusterOptions, io: Io): Promise<number> {
+  let expected: SavedPlan | undefined;
+  if (file.endsWith('.json')) {
+    const saved = await readSavedPlan(file);
+    const text = await readFile(saved.saved.spec_file, 'utf8').catch(() => undefined);
+    if (text === undefined || sha256(text) !== saved.saved.spec_sha256) {
+      throw new MesoError(
+        'PlanStale',
+        `Saved plan is stale: ${saved.saved.spec_file} changed (or is gone) since the plan was made`,
+        {
+          hint: 'make a new plan with `meso plan FILE --out plan.json`',
+        },
+      );
+    }
+    expected = saved;
+    file = saved.saved.spec_file;
+  }
   const spec = await loadOrFail(file, io);
   const backend = stateBackend(spec, file);
   const say = reporter(io, opts.json === true);
@@ -265,13 +326,26 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
   try {
     p = await prepare(file, io, spec, backend, false, say);
     const first = await observeAndPlan(p);
+    if (expected !== undefined) {
+      const now = planToJson(first.plan)['changes'] as Record<string, unknown>[];
+      if (identity(now) !== identity(expected.changes) || p.state.lineage !== expected.saved?.lineage) {
+        throw new MesoError(
+          'PlanStale',
+          'Saved plan is stale: the hosts or the state changed since it was made',
+          {
+            hint: 'make a new plan with `meso plan FILE --out plan.json`, review it, and apply that',
+          },
+        );
+      }
+    }
     if (opts.json !== true) io.out(planToText(first.plan));
     if (first.plan.changes.length === 0) {
       say('done', 'no changes');
       return 0;
     }
     schedule(first.plan, first.live);
-    if (!(await confirm(io, 'Apply these changes?', opts.autoApprove === true))) {
+    // Applying a saved plan is the approval, as with terraform apply PLANFILE.
+    if (!(await confirm(io, 'Apply these changes?', opts.autoApprove === true || expected !== undefined))) {
       say('cancelled', 'apply cancelled');
       return 1;
     }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { isMesoError, MesoError } from '../util/errors.js';
+import { isMesoError } from '../util/errors.js';
 import { processIo } from './io.js';
 import type { Io } from './io.js';
 import { planCommand } from './plan-cmd.js';
@@ -46,26 +46,17 @@ function program(io: Io, result: { code: number }): Command {
     .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none')
     .action(async (file: string, opts: PlanOptions) => {
       if (opts.offline === true) result.code = await planCommand(file, opts, io);
-      else if (opts.out !== undefined) {
-        throw new MesoError('NotImplemented', 'saving a plan made against live hosts is not available yet', {
-          hint: 'use `meso plan FILE --offline --out plan.json`, or `meso apply FILE`',
-        });
-      } else result.code = await onlinePlanCommand(file, opts, io);
+      else result.code = await onlinePlanCommand(file, opts, io);
     });
 
   p.command('apply')
     .description('plan against the hosts, show the plan, ask, apply it in a quorum-safe order, verify')
-    .argument('<file>', 'cluster file')
+    .argument('<file>', 'cluster file, or a plan saved with `meso plan FILE --out plan.json`')
     .option('--auto-approve', 'apply without asking (needed when there is no terminal)')
     .option('--json', 'progress as JSON lines on stdout')
     .option('--parallelism <n>', 'hosts changed at once', '16')
     .option('--purge-data', 'also delete data directories of hosts removed from the spec')
     .action(async (file: string, opts: ClusterOptions) => {
-      if (file.endsWith('.json')) {
-        throw new MesoError('NotImplemented', 'applying a saved plan is not available yet', {
-          hint: 'use `meso apply FILE.yaml`',
-        });
-      }
       result.code = await applyCommand(file, opts, io);
     });
 

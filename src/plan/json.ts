@@ -42,6 +42,7 @@ export function planToJson(plan: Plan): Record<string, unknown> {
         reason: c.reason,
         kind: c.kind,
         sensitive: c.sensitive,
+        ...(c.before === undefined ? {} : { before_sha256: c.sensitive ? '(sensitive)' : c.before.sha256 }),
         ...(c.after === undefined
           ? {}
           : {
