@@ -76,7 +76,10 @@ void describe('meso commands on local hosts', { skip: labSkip(), timeout: 20 * 6
       const refused = meso('apply', file);
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /refusing to change hosts without confirmation/);
-      assert.match(meso('plan', file).stdout, /~ \/etc\/zookeeper\/conf\/zoo\.cfg/);
+      const pending = meso('plan', file).stdout;
+      assert.match(pending, /~ \/etc\/zookeeper\/conf\/zoo\.cfg/);
+      assert.match(pending, /^ +-tickTime=2000$/m);
+      assert.match(pending, /^ +\+tickTime=2500$/m);
 
       // A rolling change: followers first, the leader last, as the JSON events show.
       const leader = Object.entries(s.zookeeper.members).find(([, m]) => m === 'leader')?.[0];

@@ -102,3 +102,22 @@ void test('agents restart in batches of maxUnavailable, at least one', () => {
   const plan = buildPlan(desire(clusterYaml({ agents: 20 })), new Map(), true);
   assert.equal(plan.phases.find((p) => p.service === 'mesos-agent')?.batchSize, 2);
 });
+
+void test('an update shows a unified diff when the old content is known; sensitive files never do', () => {
+  const before = desire();
+  const after = desire(clusterYaml({ extra: 'zookeeper: { tickTime: 3000 }' }));
+  const observed = converged(before);
+  const m1 = observed.get('m1')!;
+  const oldCfg = before.hosts[0]!.files.find((f) => f.path === '/etc/zookeeper/conf/zoo.cfg')!.content;
+  observed.set('m1', { ...m1, contents: new Map([['/etc/zookeeper/conf/zoo.cfg', oldCfg]]) });
+  const plan = buildPlan(after, observed, false);
+  const change = plan.changes.find((c) => c.kind === 'file' && c.host === 'm1');
+  assert.ok(change?.kind === 'file' && change.diff !== undefined);
+  assert.match(change.diff, /^--- a\/etc\/zookeeper\/conf\/zoo\.cfg$/m);
+  assert.match(change.diff, /^-tickTime=2000$/m);
+  assert.match(change.diff, /^\+tickTime=3000$/m);
+  const text = planToText(plan);
+  assert.match(text, /^ {6}\+tickTime=3000$/m);
+  const m2 = plan.changes.find((c) => c.kind === 'file' && c.host === 'm2');
+  assert.ok(m2?.kind === 'file' && m2.diff === undefined, 'no content fetched, no diff');
+});

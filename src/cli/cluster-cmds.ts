@@ -18,7 +18,7 @@ import {
 } from '../engine/session.js';
 import { deriveTopology } from '../model/topology.js';
 import type { Topology } from '../model/topology.js';
-import { observeCluster } from '../observe/cluster.js';
+import { fetchUpdatedContents, observeCluster } from '../observe/cluster.js';
 import { planToJson } from '../plan/json.js';
 import { buildPlan, sha256, withHostChanges } from '../plan/plan.js';
 import type { ObservedHost } from '../plan/plan.js';
@@ -138,7 +138,13 @@ async function observeAndPlan(p: Prepared): Promise<Observed> {
     parallelism: 16,
   });
   const observed = new Map<string, ObservedHost>(seen.observed);
-  const plan = withHostChanges(buildPlan(p.desired, observed, false), p.toCreate, p.toRemove);
+  let base = buildPlan(p.desired, observed, false);
+  const contents = await fetchUpdatedContents(base, p.pool.get, templates);
+  if (contents.size > 0) {
+    for (const [host, c] of contents) observed.set(host, { ...observed.get(host)!, contents: c });
+    base = buildPlan(p.desired, observed, false);
+  }
+  const plan = withHostChanges(base, p.toCreate, p.toRemove);
   return { plan, ...seen };
 }
 

@@ -7,6 +7,7 @@ import type { ClusterState } from '../state/types.js';
 import type { HostConnection } from '../transport/host.js';
 import { MesoError } from '../util/errors.js';
 import { mapLimit } from '../util/pool.js';
+import { shellQuoteArg } from '../render/text.js';
 import { observeCommand, observeInput, parseObservation } from './observe.js';
 import type { Observation, ZkMode } from './observe.js';
 
@@ -103,4 +104,34 @@ export function staleChanges(plan: Plan, now: ObservedState): Change[] {
     const active = (host?.startedServices ?? host?.activeServices)?.has(c.service) === true;
     return c.action === 'restart' ? !active : active;
   });
+}
+
+/**
+ * The current content of the non-sensitive files a plan updates, so the plan can show diffs: one
+ * command on each host that has such updates, none elsewhere (a no-op plan costs nothing more).
+ */
+export async function fetchUpdatedContents(
+  plan: Plan,
+  connection: (host: string) => Promise<HostConnection>,
+  templates: Templates,
+): Promise<Map<string, Map<string, string>>> {
+  const byHost = new Map<string, string[]>();
+  for (const c of plan.changes) {
+    if (c.kind === 'file' && c.action === 'update' && !c.sensitive) {
+      byHost.set(c.host, [...(byHost.get(c.host) ?? []), c.path]);
+    }
+  }
+  const out = new Map<string, Map<string, string>>();
+  const command = `bash -c ${shellQuoteArg(templates['read-files.sh'] ?? '')} meso-read-files`;
+  await mapLimit([...byHost], 16, async ([host, paths]) => {
+    const r = await (await connection(host)).exec(command, { stdin: `${paths.join('\n')}\n` });
+    const contents = new Map<string, string>();
+    for (const line of r.stdout.split('\n')) {
+      const [kind, path, data] = line.split('\t');
+      if (kind === 'C' && path !== undefined && data !== undefined)
+        contents.set(path, Buffer.from(data, 'base64').toString('utf8'));
+    }
+    out.set(host, contents);
+  });
+  return out;
 }

@@ -43,6 +43,7 @@ export function planToJson(plan: Plan): Record<string, unknown> {
         kind: c.kind,
         sensitive: c.sensitive,
         ...(c.before === undefined ? {} : { before_sha256: c.sensitive ? '(sensitive)' : c.before.sha256 }),
+        ...(c.diff === undefined ? {} : { diff: c.diff }),
         ...(c.after === undefined
           ? {}
           : {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createTwoFilesPatch } from 'diff';
 import type { DesiredFile, DesiredState, ServiceName } from '../render/types.js';
 import { servicesReading } from '../render/render.js';
 
@@ -15,6 +16,8 @@ export interface ObservedHost {
    * Defaults to activeServices. Such a service is not started again; an inactive or failed one is.
    */
   startedServices?: ReadonlySet<ServiceName>;
+  /** Current content of files about to be updated, when fetched: the plan shows a diff. */
+  contents?: ReadonlyMap<string, string>;
 }
 
 export type ObservedState = ReadonlyMap<string, ObservedHost>;
@@ -123,9 +126,13 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
           : before.sha256 !== after.sha256
             ? 'content changed'
             : 'owner or mode changed';
+      const old = seen.contents?.get(f.path);
       fileChanges.push({
         kind: 'file',
         address: `host/${h.host.name}/file:${f.path}`,
+        ...(action === 'update' && old !== undefined && !f.sensitive && old !== f.content
+          ? { diff: unifiedDiff(f.path, old, f.content) }
+          : {}),
         action,
         host: h.host.name,
         path: f.path,
@@ -232,4 +239,13 @@ export function withHostChanges(plan: Plan, create: readonly string[], remove: r
       restart: count('restart'),
     },
   };
+}
+
+/** A unified diff of one file, without the `Index:`/`===` preamble. */
+export function unifiedDiff(path: string, before: string, after: string): string {
+  return createTwoFilesPatch(`a${path}`, `b${path}`, before, after, undefined, undefined, { context: 3 })
+    .split('\n')
+    .filter((l) => !l.startsWith('===') && !l.startsWith('Index:'))
+    .join('\n')
+    .trimEnd();
 }

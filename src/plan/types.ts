@@ -26,6 +26,8 @@ export interface FileChange extends ChangeBase {
   before: FileFingerprint | undefined;
   after: FileFingerprint | undefined;
   sensitive: boolean;
+  /** For updates of non-sensitive files whose old content was fetched: a unified diff. */
+  diff?: string;
   /** A one-line value shown beside small files (`= 2`); undefined for sensitive or long files. */
   summary: string | undefined;
   lines: number;

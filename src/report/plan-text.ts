@@ -39,6 +39,8 @@ export function planToText(plan: Plan): string {
           ? ''
           : (f.summary ?? `(${f.lines} line${f.lines === 1 ? '' : 's'})`);
       out.push(`  ${SYMBOL[f.action]} ${f.path.padEnd(width)}  ${meta}  ${detail}`.trimEnd());
+      if (f.action === 'update' && f.sensitive) out.push('      (sensitive: no diff shown)');
+      if (f.diff !== undefined) for (const line of f.diff.split('\n')) out.push(`      ${line}`);
     }
     for (const c of changes) {
       if (c.kind === 'host') out.push(`  ${SYMBOL[c.action]} host ${c.host}: ${c.reason}`);
