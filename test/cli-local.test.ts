@@ -108,6 +108,37 @@ void describe('meso commands on local hosts', { skip: labSkip(), timeout: 20 * 6
       assert.equal(meso('plan', file, '--offline', '--out', offline).code, 0);
       assert.match(meso('apply', offline).stderr, /not a plan saved by `meso plan FILE --out`/);
 
+      // Ctrl-C mid-apply: the step in flight finishes, no new one starts, the lock is released,
+      // the exit is non-zero, and the next apply finishes the job.
+      writeFileSync(file, yaml(2700, 2));
+      const interrupted = await new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [join(ROOT, 'bin/meso.js'), 'apply', file, '--auto-approve', '--json'],
+          { env },
+        );
+        let out = '';
+        let sent = false;
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (!sent && out.includes('"type":"wave"')) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+        });
+        child.on('close', (code) => resolve({ code, out }));
+      });
+      assert.notEqual(interrupted.code, 0);
+      const evs = events(interrupted.out);
+      assert.ok(
+        evs.some((e) => e.type === 'interrupt'),
+        'the interrupt is reported',
+      );
+      assert.ok(evs.filter((e) => e.type === 'wave').length < 3, 'no new steps after the interrupt');
+      const resumed = meso('apply', file, '--auto-approve');
+      assert.equal(resumed.code, 0, `the lock was released and apply finishes: ${resumed.stderr}`);
+      assert.equal(meso('plan', file, '--detailed-exitcode').code, 0);
+
       // meso killed mid-apply: the lock stays (stale), force-unlock clears it, apply converges.
       writeFileSync(file, yaml(3000, 2));
       await new Promise<void>((resolve) => {
