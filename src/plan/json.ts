@@ -58,6 +58,7 @@ export function planToJson(plan: Plan): Record<string, unknown> {
     provider: plan.provider,
     offline: plan.offline,
     hosts: plan.hosts,
+    systemd: plan.systemd,
     phases: plan.phases.map((p, i) => ({
       order: i + 1,
       service: p.service,

@@ -190,6 +190,12 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
     }
   });
   const changes: Change[] = [...fileChanges, ...serviceChanges];
+  // Same rule as apply: a unit file that changes means daemon-reload and enabling the host's units.
+  const systemd = desired.hosts.flatMap((h) =>
+    fileChanges.some((c) => c.host === h.host.name && c.path.startsWith('/etc/systemd/system/'))
+      ? [{ host: h.host.name, reload: true, enable: h.services.map((s) => s.unit) }]
+      : [],
+  );
   const count = (a: Change['action']): number => changes.filter((c) => c.action === a).length;
   return {
     formatVersion: '1',
@@ -199,6 +205,7 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
     hosts: desired.hosts.map((h) => ({ name: h.host.name, address: h.host.address, roles: h.host.roles })),
     changes,
     phases: order,
+    systemd,
     summary: {
       create: count('create'),
       update: count('update'),

@@ -80,5 +80,7 @@ export interface Plan {
   /** File changes grouped by host (topology order, then path), then service changes in start order. */
   changes: Change[];
   phases: Phase[];
+  /** Per host with unit file changes: systemctl daemon-reload, then enable these units. */
+  systemd: { host: string; reload: boolean; enable: string[] }[];
   summary: PlanSummary;
 }

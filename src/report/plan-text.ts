@@ -45,6 +45,9 @@ export function planToText(plan: Plan): string {
     for (const c of changes) {
       if (c.kind === 'host') out.push(`  ${SYMBOL[c.action]} host ${c.host}: ${c.reason}`);
     }
+    for (const s of plan.systemd.filter((x) => x.host === h.name)) {
+      out.push(`  ~ systemctl daemon-reload; enable ${s.enable.join(' ')}`);
+    }
     for (const c of changes) {
       if (c.kind === 'service') out.push(`  ${SYMBOL[c.action]} service ${c.unit}: ${c.reason}`);
     }
