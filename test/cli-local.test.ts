@@ -67,8 +67,14 @@ void describe('meso commands on local hosts', { skip: labSkip(), timeout: 20 * 6
       const s = JSON.parse(status.stdout) as {
         healthy: boolean;
         zookeeper: { members: Record<string, string> };
+        masters: { installed: string[] };
+        units: Record<string, Record<string, string>>;
       };
       assert.equal(s.healthy, true);
+      assert.deepEqual(s.masters.installed, [], 'Mesos is not on the lab image, and status says so');
+      assert.equal(s.units['master-1']?.['zookeeper.service'], 'active');
+      assert.equal(s.units['w-1']?.['mesos-agent.service'], 'activating');
+      assert.match(meso('status', file).stdout, /Mesos masters: not installed on any master/);
       assert.deepEqual(Object.values(s.zookeeper.members).sort(), ['follower', 'follower', 'leader']);
 
       // Without a terminal and without --auto-approve, nothing is changed.

@@ -32,9 +32,9 @@ import type { ClusterState, StateBackend } from '../state/types.js';
 import { loadTemplates } from '../templates.js';
 import { MesoError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { makeGate, ensembleModes } from '../verify/gates.js';
+import { makeGate, ensembleModes, probe } from '../verify/gates.js';
 import type { GateOptions } from '../verify/gates.js';
-import { ensembleVerdict } from '../verify/health.js';
+import { ensembleVerdict, masterHealth } from '../verify/health.js';
 import { loadOrFail } from './common.js';
 import type { Io } from './io.js';
 
@@ -450,7 +450,7 @@ function report(e: ApplyEvent, say: ReturnType<typeof reporter>): void {
   }
 }
 
-/** `meso status FILE`: the same checks as apply's verify, on demand. */
+/** `meso status FILE`: the same checks as apply's verify, on demand, from the hosts themselves. */
 export async function statusCommand(file: string, opts: ClusterOptions, io: Io): Promise<number> {
   const spec = await loadOrFail(file, io);
   const backend = stateBackend(spec, file);
@@ -461,17 +461,103 @@ export async function statusCommand(file: string, opts: ClusterOptions, io: Io):
         hint: 'run meso apply first',
       });
     }
-    const modes = await ensembleModes(gateOptions(p));
-    const v = ensembleVerdict(modes);
+    const seen = await observeAndPlan(p);
+    const g = gateOptions(p);
+    const modes = await ensembleModes(g);
+    const zk = ensembleVerdict(modes);
+    const has = (host: string, service: string): boolean =>
+      spec.install.method === 'docker' ||
+      (BINARIES[service] ?? []).some((b) => seen.raw.get(host)?.facts.has(b) === true);
+
+    const masters = p.topology.masters.filter((m) => has(m.name, 'mesos-master'));
+    const health = new Map<string, ReturnType<typeof masterHealth>>();
+    for (const m of masters) {
+      const a = await probe(g, m.name, {
+        zk: false,
+        http: [{ name: 'metrics', address: m.privateAddress, port: g.masterPort, path: '/metrics/snapshot' }],
+      });
+      health.set(m.name, masterHealth(a.http.get('metrics')));
+    }
+    const leaders = [...health].filter(([, h]) => h.elected).map(([n]) => n);
+    const registered = Math.max(
+      0,
+      ...[...health.values()].filter((h) => h.elected && h.recovered).map((h) => h.agentsActive),
+    );
+    const mesosOk = masters.length === 0 || (leaders.length === 1 && registered >= p.topology.agents.length);
+
+    const marathonHosts = spec.marathon.enabled
+      ? p.topology.masters.filter((m) => has(m.name, 'marathon'))
+      : [];
+    const pings = new Map<string, boolean>();
+    for (const m of marathonHosts) {
+      const a = await probe(g, m.name, {
+        zk: false,
+        http: [{ name: 'ping', address: m.privateAddress, port: g.marathonPort, path: '/ping' }],
+      });
+      pings.set(m.name, a.http.get('ping')?.status === 200);
+    }
+    const marathonOk = [...pings.values()].every(Boolean);
+
+    const units = Object.fromEntries(
+      p.desired.hosts.map((h) => [
+        h.host.name,
+        Object.fromEntries(
+          h.services.map((s) => [s.unit, seen.raw.get(h.host.name)?.units.get(s.unit)?.active ?? 'unknown']),
+        ),
+      ]),
+    );
+    const healthy = zk.ok && mesosOk && marathonOk;
     if (opts.json === true) {
       io.out(
-        `${JSON.stringify({ healthy: v.ok, zookeeper: { ok: v.ok, members: Object.fromEntries(modes), summary: v.summary } }, null, 2)}\n`,
+        `${JSON.stringify(
+          {
+            healthy,
+            zookeeper: { ok: zk.ok, members: Object.fromEntries(modes), summary: zk.summary },
+            masters: {
+              ok: mesosOk,
+              installed: masters.map((m) => m.name),
+              leader: leaders[0] ?? null,
+              leaders,
+              agents_registered: registered,
+              agents_expected: p.topology.agents.length,
+            },
+            marathon: {
+              ok: marathonOk,
+              enabled: spec.marathon.enabled,
+              installed: marathonHosts.map((m) => m.name),
+              ping: Object.fromEntries(pings),
+            },
+            units,
+          },
+          null,
+          2,
+        )}\n`,
       );
     } else {
-      io.out(`ZooKeeper: ${v.ok ? 'healthy' : 'NOT healthy'} (${v.summary})\n`);
+      io.out(`ZooKeeper: ${zk.ok ? 'healthy' : 'NOT healthy'} (${zk.summary})\n`);
       for (const [h, m] of modes) io.out(`  ${h}: ${m ?? 'down'}\n`);
+      io.out(
+        masters.length === 0
+          ? 'Mesos masters: not installed on any master; their units are left to systemd\n'
+          : `Mesos masters: ${mesosOk ? 'healthy' : 'NOT healthy'} (leader: ${leaders.join(', ') || 'none'}; agents registered: ${registered} of ${p.topology.agents.length})\n`,
+      );
+      if (spec.marathon.enabled) {
+        io.out(
+          marathonHosts.length === 0
+            ? 'Marathon: not installed\n'
+            : `Marathon: ${marathonOk ? 'healthy' : 'NOT healthy'} (${[...pings].map(([h, ok]) => `${h} ${ok ? 'pong' : 'no answer'}`).join(', ')})\n`,
+        );
+      }
+      io.out('Units:\n');
+      for (const [h, u] of Object.entries(units)) {
+        io.out(
+          `  ${h}: ${Object.entries(u)
+            .map(([unit, st]) => `${unit} ${st}`)
+            .join(', ')}\n`,
+        );
+      }
     }
-    return v.ok ? 0 : 1;
+    return healthy ? 0 : 1;
   } finally {
     await p.pool.closeAll();
   }
