@@ -27,6 +27,7 @@ import { renderDesiredState } from '../render/render.js';
 import type { DesiredState } from '../render/types.js';
 import { SERVICE_ORDER } from '../render/types.js';
 import { planToText } from '../report/plan-text.js';
+import { terminalProgress } from '../report/progress.js';
 import type { Spec } from '../spec/types.js';
 import type { ClusterState, StateBackend } from '../state/types.js';
 import { loadTemplates } from '../templates.js';
@@ -363,6 +364,15 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
     const cur = p === prepared ? first : await observeAndPlan(p);
     const state = p.state;
     const ready = p;
+    // On a terminal, listr2 shows phases and per-host tasks; otherwise plain lines or JSON events.
+    const hostsWithFiles = p.desired.hosts
+      .map((h) => h.host.name)
+      .filter((n) => cur.plan.changes.some((c) => c.kind === 'file' && c.host === n));
+    const progress =
+      io.isTTY && opts.json !== true
+        ? terminalProgress(hostsWithFiles, schedule(cur.plan, cur.live), process.stderr)
+        : undefined;
+    const onEvent = (e: ApplyEvent): void => (progress === undefined ? report(e, say) : progress.onEvent(e));
     const result = await applyPlan(cur.plan, p.desired, cur.live, {
       connection: p.pool.get,
       templates,
@@ -372,10 +382,19 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
         recordApplied(state, ready, a);
         await ready.save();
       },
-      onEvent: (e) => report(e, say),
+      onEvent,
       signal: abort.signal,
       parallelism: Number(opts.parallelism ?? 16),
-    });
+    }).then(
+      async (r) => {
+        await progress?.finish(r.interrupted ? new Error('interrupted') : undefined);
+        return r;
+      },
+      async (e: unknown) => {
+        await progress?.finish(e);
+        throw e;
+      },
+    );
     if (result.interrupted) {
       throw new MesoError(
         'ApplyInterrupted',
