@@ -193,3 +193,29 @@ void test('a missing secret stops the run before that host is written, naming th
   );
   assert.equal(r.hosts.get('m1')!.files.size, 0);
 });
+
+void test('a host that loses a role has that service stopped and disabled, and its files removed', async () => {
+  const both =
+    clusterYaml({ masters: 1, agents: 0 }) +
+    'agents:\n  - group: g\n    hosts: [{ name: m1, address: 10.0.0.1 }]\n';
+  const before = desire(both);
+  const r = rig(['m1']);
+  await applyPlan(buildPlan(before, new Map(), false), before, liveOf(r.hosts), r.deps);
+  const m1 = r.hosts.get('m1')!;
+  assert.ok(m1.active.has('mesos-agent'));
+  const after = desire(clusterYaml({ masters: 1, agents: 0 }));
+  const plan = buildPlan(after, observedOf(r.hosts), false);
+  const retire = plan.changes.find((c) => c.kind === 'service' && c.action === 'delete');
+  assert.equal(retire?.address, 'host/m1/service:mesos-agent');
+  await applyPlan(plan, after, liveOf(r.hosts), r.deps);
+  assert.equal(m1.active.has('mesos-agent'), false);
+  assert.equal(m1.enabled.has('mesos-agent.service'), false);
+  assert.equal(m1.files.has('/etc/systemd/system/mesos-agent.service'), false);
+  assert.equal(m1.files.has('/etc/mesos-slave/ip'), false);
+  assert.ok(m1.active.has('mesos-master'), 'the master keeps running');
+  const disableAt = m1.commands.findIndex((c) => c.startsWith('systemctl disable --now'));
+  const writeAt = m1.commands.findLastIndex((c) => c.includes('meso-write-files'));
+  assert.ok(disableAt >= 0 && disableAt < writeAt, 'stopped before its files go');
+  const managed = [...m1.files.keys()];
+  assert.deepEqual(buildPlan(after, new Map([['m1', m1.observed(managed)]]), false).changes, []);
+});

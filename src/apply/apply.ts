@@ -79,6 +79,19 @@ async function applyHostFiles(plan: Plan, h: HostDesiredState, deps: ApplyDeps):
     const content = f.secret === undefined ? f.content : await sensitiveContent(f.secret, deps.secrets);
     ops.push({ op: 'write', path: f.path, owner: f.owner, group: f.group, mode: f.mode, content });
   }
+  // Services whose role the host loses are stopped and disabled before their unit file goes.
+  const retired = plan.changes.flatMap((c) =>
+    c.host === name && c.kind === 'service' && c.action === 'delete' ? [c.unit] : [],
+  );
+  if (retired.length > 0) {
+    const conn = await deps.connection(name);
+    const r = await conn.exec(`systemctl disable --now -- ${retired.map(shellQuoteArg).join(' ')}`);
+    if (r.code !== 0) {
+      throw new MesoError('ApplyFailed', `stopping ${retired.join(', ')} on ${name} failed`, {
+        hint: r.stderr.trim(),
+      });
+    }
+  }
   deps.onEvent({
     type: 'files',
     host: name,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import type { DesiredFile, DesiredState, ServiceName } from '../render/types.js';
 import { servicesReading } from '../render/render.js';
+import { SERVICE_ORDER } from '../render/types.js';
 
 import type { Change, FileChange, FileFingerprint, Phase, Plan, ServiceChange } from './types.js';
 
@@ -189,6 +190,21 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
       });
     }
   });
+  // A unit file meso removes from a host that keeps running: its service is stopped and disabled.
+  for (const c of fileChanges) {
+    const unit = /^\/etc\/systemd\/system\/([a-z-]+)\.service$/.exec(c.path)?.[1] as ServiceName | undefined;
+    if (c.action !== 'delete' || unit === undefined || !SERVICE_ORDER.includes(unit)) continue;
+    serviceChanges.push({
+      kind: 'service',
+      address: `host/${c.host}/service:${unit}`,
+      action: 'delete',
+      host: c.host,
+      service: unit,
+      unit: `${unit}.service`,
+      phase: -1,
+      reason: 'stop and disable: the host no longer has this role',
+    });
+  }
   const changes: Change[] = [...fileChanges, ...serviceChanges];
   // Same rule as apply: a unit file that changes means daemon-reload and enabling the host's units.
   const systemd = desired.hosts.flatMap((h) =>

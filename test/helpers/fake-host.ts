@@ -47,6 +47,12 @@ export class FakeHost implements HostConnection {
       for (const u of args.slice(1)) this.enabled.add(u);
       return Promise.resolve({ code: 0, stdout: '', stderr: '' });
     }
+    const off = /^systemctl disable --now -- '([a-z-]+)\.service'$/.exec(command);
+    if (off !== null) {
+      this.active.delete(off[1] as ServiceName);
+      this.enabled.delete(`${off[1]}.service`);
+      return Promise.resolve({ code: 0, stdout: '', stderr: '' });
+    }
     const svc = /^systemctl (start|restart) -- '([a-z-]+)\.service'$/.exec(command);
     if (svc !== null) {
       this.active.add(svc[2] as ServiceName);
