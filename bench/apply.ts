@@ -2,7 +2,7 @@
 // systemd, ZooKeeper), 3 and 10 hosts. Prints cold and no-op apply wall time, SSH connections and
 // round trips per host, and the baseline the no-op goal is measured against (one SSH login plus
 // one command). Needs root, Linux and the lab packages (see README). A benchmark, not a test.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -13,7 +13,7 @@ import { observeCluster } from '../src/observe/cluster.js';
 import { buildPlan } from '../src/plan/plan.js';
 import type { Plan } from '../src/plan/types.js';
 import { ensureImage } from '../src/providers/local/image.js';
-import { createHosts, destroyHosts } from '../src/providers/local/lab.js';
+import { createHosts, destroyHosts, labSshTarget } from '../src/providers/local/lab.js';
 import type { LabHost } from '../src/providers/local/lab.js';
 import { renderDesiredState } from '../src/render/render.js';
 import { validateText } from '../src/spec/validate.js';
@@ -60,8 +60,6 @@ async function benchOne(total: number, subnetIndex: number): Promise<void> {
     const known = new Map(lab.map((h) => [h.name, { address: h.address }]));
     const topology = deriveTopology(spec, known);
     const desired = renderDesiredState(spec, topology, templates);
-    const knownHosts = join(stateDir, 'known_hosts');
-    writeFileSync(knownHosts, '');
 
     /** One meso run: its own connections (one per host), observe, plan, apply. */
     const oneRun = async (filesOnly: boolean): Promise<{ ms: number; stats: TransportStats; plan: Plan }> => {
@@ -71,19 +69,7 @@ async function benchOne(total: number, subnetIndex: number): Promise<void> {
         let c = conns.get(name);
         if (c === undefined) {
           const h = lab.find((x) => x.name === name)!;
-          c = connectSsh(
-            {
-              name,
-              host: h.address,
-              port: 22,
-              user: 'root',
-              privateKeyPath: h.sshPrivateKey,
-              useAgent: false,
-              connectTimeoutMs: 10_000,
-              hostKey: { policy: 'strict', knownHostsPath: knownHosts, pinned: h.hostPublicKey },
-            },
-            { stats },
-          );
+          c = connectSsh(labSshTarget(h), { stats });
           conns.set(name, c);
         }
         return c;
@@ -136,16 +122,7 @@ async function benchOne(total: number, subnetIndex: number): Promise<void> {
     for (let i = 0; i < 5; i++) {
       const h = lab[0]!;
       const t = performance.now();
-      const c = await connectSsh({
-        name: h.name,
-        host: h.address,
-        port: 22,
-        user: 'root',
-        privateKeyPath: h.sshPrivateKey,
-        useAgent: false,
-        connectTimeoutMs: 10_000,
-        hostKey: { policy: 'strict', knownHostsPath: knownHosts, pinned: h.hostPublicKey },
-      });
+      const c = await connectSsh(labSshTarget(h));
       await c.exec('true');
       base.push(performance.now() - t);
       await c.close();

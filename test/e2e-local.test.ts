@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -11,7 +11,7 @@ import type { Topology } from '../src/model/topology.js';
 import { observeCluster } from '../src/observe/cluster.js';
 import { buildPlan } from '../src/plan/plan.js';
 import { ensureImage } from '../src/providers/local/image.js';
-import { createHosts, destroyHosts } from '../src/providers/local/lab.js';
+import { createHosts, destroyHosts, labSshTarget } from '../src/providers/local/lab.js';
 import type { LabHost } from '../src/providers/local/lab.js';
 import { renderDesiredState } from '../src/render/render.js';
 import type { DesiredState } from '../src/render/types.js';
@@ -64,22 +64,11 @@ void describe('local hosts end to end', { skip: labSkip(), timeout: 20 * 60_000 
         stateDir,
       });
       const known = new Map(lab.map((h) => [h.name, { address: h.address }]));
-      const knownHosts = join(stateDir, 'known_hosts');
-      writeFileSync(knownHosts, '');
       const connection = async (name: string): Promise<HostConnection> => {
         const existing = conns.get(name);
         if (existing !== undefined) return existing;
         const h = lab.find((x) => x.name === name)!;
-        const c = await connectSsh({
-          name,
-          host: h.address,
-          port: 22,
-          user: 'root',
-          privateKeyPath: h.sshPrivateKey,
-          useAgent: false,
-          connectTimeoutMs: 10_000,
-          hostKey: { policy: 'strict', knownHostsPath: knownHosts, pinned: h.hostPublicKey },
-        });
+        const c = await connectSsh(labSshTarget(h));
         conns.set(name, c);
         return c;
       };

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { KnownAddress } from '../model/topology.js';
 import { ensureImage } from '../providers/local/image.js';
-import { createHosts, destroyHosts } from '../providers/local/lab.js';
+import { createHosts, destroyHosts, labSshTarget } from '../providers/local/lab.js';
 import type { LabHost } from '../providers/local/lab.js';
 import type { Spec } from '../spec/types.js';
 import { defaultStatePath, emptyState, LocalStateBackend } from '../state/local.js';
@@ -106,16 +106,7 @@ export function sshTarget(
   const lab = labRecord(state, name);
   if (spec.provider === 'local') {
     if (lab === undefined) throw new MesoError('Internal', `local host ${name} has no record in the state`);
-    return {
-      name,
-      host: lab.address,
-      port: 22,
-      user: 'root',
-      privateKeyPath: lab.sshPrivateKey,
-      useAgent: false,
-      connectTimeoutMs: spec.ssh.connectTimeoutSeconds * 1000,
-      hostKey: { policy: 'strict', knownHostsPath: '/dev/null', pinned: lab.hostPublicKey },
-    };
+    return labSshTarget(lab, spec.ssh.connectTimeoutSeconds * 1000);
   }
   const pinned = state.hosts[name]?.hostKey;
   const knownHostsPath = expand(spec.ssh.knownHostsPath);

@@ -1,4 +1,5 @@
 // Lab hosts: Debian containers (systemd-nspawn) with their own network namespace, on one bridge per cluster.
+import type { SshTarget } from '../../transport/host.js';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
@@ -588,4 +589,21 @@ export async function hostStatus(opts: {
       };
     }),
   );
+}
+
+/**
+ * How meso reaches a lab host: root with the cluster's key, and only the host key pinned at creation
+ * accepted (known_hosts is not consulted: the pin is the whole truth).
+ */
+export function labSshTarget(host: LabHost, connectTimeoutMs = 10_000): SshTarget {
+  return {
+    name: host.name,
+    host: host.address,
+    port: 22,
+    user: 'root',
+    privateKeyPath: host.sshPrivateKey,
+    useAgent: false,
+    connectTimeoutMs,
+    hostKey: { policy: 'strict', knownHostsPath: '/dev/null', pinned: host.hostPublicKey },
+  };
 }
