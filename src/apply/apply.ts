@@ -1,4 +1,4 @@
-import { shellQuoteArg } from '../render/text.js';
+import { scriptCommand, shellQuoteArg } from '../util/shell.js';
 import type { DesiredState, HostDesiredState, Templates } from '../render/types.js';
 import type { FileFingerprint, Plan } from '../plan/types.js';
 import type { HostConnection } from '../transport/host.js';
@@ -124,7 +124,7 @@ async function applyHostFiles(plan: Plan, h: HostDesiredState, deps: ApplyDeps):
   if (unitChanged) {
     deps.onEvent({ type: 'units', host: name, reload: true, enabled: enable });
     const args = ['reload', ...enable].map(shellQuoteArg).join(' ');
-    const s = await conn.exec(`sh -c ${shellQuoteArg(SYSTEMCTL_SCRIPT)} meso-units ${args}`);
+    const s = await conn.exec(`${scriptCommand(SYSTEMCTL_SCRIPT, 'meso-units', 'sh')} ${args}`);
     if (s.code !== 0) {
       await deps.onHostApplied(applied);
       throw new MesoError('ApplyFailed', `systemctl daemon-reload/enable failed on ${name}`, {

@@ -1,5 +1,5 @@
 import { modeString } from '../plan/json.js';
-import { shellQuoteArg } from '../render/text.js';
+import { scriptCommand } from '../util/shell.js';
 
 /** One change the write-files script makes on a host. */
 export type FileOp =
@@ -18,7 +18,7 @@ export interface WriteResult {
 
 /** The command that runs the write-files script (fixed text: the script itself, quoted). */
 export function writeFilesCommand(script: string): string {
-  return `bash -c ${shellQuoteArg(script)} meso-write-files`;
+  return scriptCommand(script, 'meso-write-files');
 }
 
 const SAFE_FIELD = /^[^\t\n\r\0]+$/;

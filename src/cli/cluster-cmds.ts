@@ -33,6 +33,7 @@ import type { ClusterState, StateBackend } from '../state/types.js';
 import { loadTemplates } from '../templates.js';
 import { MesoError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { shellQuoteArg } from '../util/shell.js';
 import { makeGate, ensembleModes, probe } from '../verify/gates.js';
 import type { GateOptions } from '../verify/gates.js';
 import { ensembleVerdict, masterHealth } from '../verify/health.js';
@@ -267,7 +268,7 @@ async function retireHost(
   }
   if (purgeData) {
     for (const d of h.directories.filter((x) => x.data)) say('host', `${name}: keeping no data: ${d.path}`);
-    const dirs = h.directories.filter((x) => x.data).map((x) => `'${x.path.replace(/'/g, `'\\''`)}'`);
+    const dirs = h.directories.filter((x) => x.data).map((x) => shellQuoteArg(x.path));
     if (dirs.length > 0) await conn.exec(`rm -rf -- ${dirs.join(' ')}`);
   }
   delete p.state.hosts[name];

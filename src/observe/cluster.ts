@@ -7,7 +7,7 @@ import type { ClusterState } from '../state/types.js';
 import type { HostConnection } from '../transport/host.js';
 import { MesoError } from '../util/errors.js';
 import { mapLimit } from '../util/pool.js';
-import { shellQuoteArg } from '../render/text.js';
+import { scriptCommand } from '../util/shell.js';
 import { observeCommand, observeInput, parseObservation } from './observe.js';
 import type { Observation, ZkMode } from './observe.js';
 
@@ -123,7 +123,7 @@ export async function fetchUpdatedContents(
     }
   }
   const out = new Map<string, Map<string, string>>();
-  const command = `bash -c ${shellQuoteArg(templates['read-files.sh'] ?? '')} meso-read-files`;
+  const command = scriptCommand(templates['read-files.sh'] ?? '', 'meso-read-files');
   await mapLimit([...byHost], 16, async ([host, paths]) => {
     const r = await (await connection(host)).exec(command, { stdin: `${paths.join('\n')}\n` });
     const contents = new Map<string, string>();

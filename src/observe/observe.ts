@@ -1,5 +1,5 @@
 import type { FileFingerprint } from '../plan/types.js';
-import { shellQuoteArg } from '../render/text.js';
+import { scriptCommand } from '../util/shell.js';
 
 /** What is at a path: a regular file, a symlink, a directory, something else, or nothing. */
 export type PathType = 'file' | 'symlink' | 'directory' | 'other' | 'missing';
@@ -33,7 +33,7 @@ export interface ObserveRequest {
 
 /** The command that runs the observe script (fixed text: the script itself, quoted). */
 export function observeCommand(script: string): string {
-  return `bash -c ${shellQuoteArg(script)} meso-observe`;
+  return scriptCommand(script, 'meso-observe');
 }
 
 /** The script's stdin: one tab-separated line per thing to look at. */

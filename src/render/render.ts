@@ -1,6 +1,7 @@
 import type { Topology, TopologyHost } from '../model/topology.js';
 import type { Flags, FlagValue, Spec } from '../spec/types.js';
-import { envName, fill, MANAGED, shellQuote, valueFile } from './text.js';
+import { shellQuote } from '../util/shell.js';
+import { envName, fill, MANAGED, valueFile } from './text.js';
 import { SERVICE_OF_ROLE, SERVICE_ORDER } from './types.js';
 import type {
   DesiredDirectory,

@@ -2,11 +2,6 @@
 
 export const MANAGED = 'Managed by meso; changes are overwritten by the next `meso apply`.';
 
-/** Quote a value for a POSIX shell (the /etc/default files are sourced by shell scripts). */
-export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
 /** A file with one value per line, as the Mesos packages' flag files hold. */
 export const valueFile = (value: string | number): string => `${String(value)}\n`;
 
@@ -25,6 +20,3 @@ export function fill(
 
 /** `work_dir` -> `MESOS_WORK_DIR`, the environment form Mesos and the Docker images read. */
 export const envName = (prefix: string, flag: string): string => `${prefix}${flag.toUpperCase()}`;
-
-/** Quote one argument for a POSIX shell, always with single quotes. */
-export const shellQuoteArg = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;

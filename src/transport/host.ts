@@ -1,5 +1,4 @@
 // The port the rest of meso uses to reach a host. Real adapter: ssh.ts; tests use fakes of the same shape.
-import { MesoError } from '../util/errors.js';
 
 export interface ExecResult {
   code: number;
@@ -38,16 +37,5 @@ export interface SshTarget {
   sudo?: boolean;
 }
 
-/**
- * POSIX single-quote escaping for the rare argument that must be inline: the result is one shell word
- * whatever the value holds. A NUL byte cannot be passed in an argument at all, so it is refused.
- */
-export function shellQuote(value: string): string {
-  if (value.includes('\0')) {
-    throw new MesoError('Internal', 'shellQuote: a value containing a NUL byte cannot be a shell argument', {
-      hint: 'this is a bug in meso: pass such data on stdin',
-    });
-  }
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+// One shell word for the rare argument that must be inline (util/shell.ts); exported here as part of the port.
+export { shellQuote } from '../util/shell.js';

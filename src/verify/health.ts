@@ -1,5 +1,5 @@
 import type { ZkMode } from '../observe/observe.js';
-import { shellQuoteArg } from '../render/text.js';
+import { scriptCommand } from '../util/shell.js';
 
 export interface HttpProbe {
   name: string;
@@ -19,7 +19,7 @@ export interface HealthAnswer {
 }
 
 export function healthCommand(script: string): string {
-  return `bash -c ${shellQuoteArg(script)} meso-health`;
+  return scriptCommand(script, 'meso-health');
 }
 
 export function healthInput(req: { zkPort?: number; http: readonly HttpProbe[] }): string {
