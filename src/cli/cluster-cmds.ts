@@ -77,8 +77,6 @@ interface Prepared {
 }
 
 async function prepare(
-  file: string,
-  io: Io,
   spec: Spec,
   backend: StateBackend,
   create: boolean,
@@ -105,8 +103,6 @@ async function prepare(
     const address = h?.address ?? state.hosts[name]?.address ?? name;
     return sshTarget(spec, state, name, address, h?.sshPort ?? spec.ssh.port);
   });
-  void io;
-  void file;
   return {
     spec,
     backend,
@@ -172,7 +168,7 @@ export async function onlinePlanCommand(
   const spec = await loadOrFail(file, io);
   const backend = stateBackend(spec, file);
   const say = reporter(io, false);
-  const p = await prepare(file, io, spec, backend, false, say);
+  const p = await prepare(spec, backend, false, say);
   try {
     const { plan, live } = await observeAndPlan(p);
     schedule(plan, live); // refuses an unsafe order now rather than at apply time
@@ -332,7 +328,7 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
   process.on('SIGINT', onSigint);
   let p: Prepared | undefined;
   try {
-    p = await prepare(file, io, spec, backend, false, say);
+    p = await prepare(spec, backend, false, say);
     const first = await observeAndPlan(p);
     if (expected !== undefined) {
       const now = planToJson(first.plan)['changes'] as Record<string, unknown>[];
@@ -360,7 +356,7 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
     const prepared = p;
     if (p.toCreate.length > 0) {
       await p.pool.closeAll();
-      p = await prepare(file, io, spec, backend, true, say);
+      p = await prepare(spec, backend, true, say);
     }
     const cur = p === prepared ? first : await observeAndPlan(p);
     const state = p.state;
@@ -427,16 +423,21 @@ const BINARIES: Readonly<Record<string, readonly string[]>> = {
   marathon: ['bin:marathon'],
 };
 
+/** Whether a service's program is on a host, from the observation (docker images always carry it). */
+function installedOn(spec: Spec, cur: Observed, host: string, service: string): boolean {
+  return (
+    spec.install.method === 'docker' ||
+    (BINARIES[service] ?? []).some((b) => cur.raw.get(host)?.facts.has(b) === true)
+  );
+}
+
 function gateFor(p: Prepared, cur: Observed, say: ReturnType<typeof reporter>) {
   const gate = makeGate(gateOptions(p));
   return async (w: Parameters<ReturnType<typeof makeGate>>[0]): Promise<void> => {
     if (w.gate === 'zk-leader' || p.spec.install.method === 'docker') return gate(w);
     // Mesos and Marathon are waited on where they are installed; elsewhere (install.method none on
     // an image without them, as in the lab) their units are left to systemd, and meso says so.
-    const facts = (h: string): Map<string, string> | undefined => cur.raw.get(h)?.facts;
-    const installed = w.hosts.filter((h) =>
-      (BINARIES[w.service] ?? []).some((b) => facts(h)?.has(b) === true),
-    );
+    const installed = w.hosts.filter((h) => installedOn(p.spec, cur, h, w.service));
     const missing = w.hosts.filter((h) => !installed.includes(h));
     if (missing.length > 0)
       say('gate', `not waiting for ${w.service} on ${missing.join(', ')}: it is not installed there`);
@@ -474,7 +475,7 @@ function report(e: ApplyEvent, say: ReturnType<typeof reporter>): void {
 export async function statusCommand(file: string, opts: ClusterOptions, io: Io): Promise<number> {
   const spec = await loadOrFail(file, io);
   const backend = stateBackend(spec, file);
-  const p = await prepare(file, io, spec, backend, false, reporter(io, false));
+  const p = await prepare(spec, backend, false, reporter(io, false));
   try {
     if (p.toCreate.length > 0) {
       throw new MesoError('UsageError', `hosts not created yet: ${p.toCreate.join(', ')}`, {
@@ -485,9 +486,7 @@ export async function statusCommand(file: string, opts: ClusterOptions, io: Io):
     const g = gateOptions(p);
     const modes = await ensembleModes(g);
     const zk = ensembleVerdict(modes);
-    const has = (host: string, service: string): boolean =>
-      spec.install.method === 'docker' ||
-      (BINARIES[service] ?? []).some((b) => seen.raw.get(host)?.facts.has(b) === true);
+    const has = (host: string, service: string): boolean => installedOn(spec, seen, host, service);
 
     const masters = p.topology.masters.filter((m) => has(m.name, 'mesos-master'));
     const health = new Map<string, ReturnType<typeof masterHealth>>();
@@ -591,7 +590,7 @@ export async function destroyCommand(file: string, opts: ClusterOptions, io: Io)
   const lock = await backend.lock(`meso destroy ${file}`);
   let p: Prepared | undefined;
   try {
-    p = await prepare(file, io, spec, backend, false, say);
+    p = await prepare(spec, backend, false, say);
     const hosts = Object.keys(p.state.hosts).sort();
     if (hosts.length === 0) {
       say('done', 'nothing to destroy: the state knows no hosts');

@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { KnownAddress } from '../model/topology.js';
 import { ensureImage } from '../providers/local/image.js';
 import { createHosts, destroyHosts, labSshTarget } from '../providers/local/lab.js';
@@ -191,5 +191,3 @@ export async function readState(backend: StateBackend, spec: Spec): Promise<Clus
   }
   return s;
 }
-
-export const specDir = (file: string): string => dirname(resolve(file));

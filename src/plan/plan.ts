@@ -4,7 +4,15 @@ import type { DesiredFile, DesiredState, ServiceName } from '../render/types.js'
 import { servicesReading } from '../render/render.js';
 import { SERVICE_ORDER } from '../render/types.js';
 
-import type { Change, FileChange, FileFingerprint, Phase, Plan, ServiceChange } from './types.js';
+import type {
+  Change,
+  FileChange,
+  FileFingerprint,
+  Phase,
+  Plan,
+  PlanSummary,
+  ServiceChange,
+} from './types.js';
 
 /** What meso saw on one host; an offline plan observes nothing. */
 export interface ObservedHost {
@@ -41,6 +49,17 @@ function summaryOf(f: DesiredFile): { summary: string | undefined; lines: number
   if (lines === 1 && f.content.length <= 80)
     return { summary: JSON.stringify(f.content.replace(/\n$/, '')), lines };
   return { summary: undefined, lines };
+}
+
+/** Counts per action, as the plan's summary line and JSON show them. */
+export function summarize(changes: readonly Change[]): PlanSummary {
+  const count = (a: Change['action']): number => changes.filter((c) => c.action === a).length;
+  return {
+    create: count('create'),
+    update: count('update'),
+    delete: count('delete'),
+    restart: count('restart'),
+  };
 }
 
 /** How many agents may be down at once: `maxUnavailable` of the group, at least 1. */
@@ -212,7 +231,6 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
       ? [{ host: h.host.name, reload: true, enable: h.services.map((s) => s.unit) }]
       : [],
   );
-  const count = (a: Change['action']): number => changes.filter((c) => c.action === a).length;
   return {
     formatVersion: '1',
     cluster: desired.topology.name,
@@ -222,12 +240,7 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
     changes,
     phases: order,
     systemd,
-    summary: {
-      create: count('create'),
-      update: count('update'),
-      delete: count('delete'),
-      restart: count('restart'),
-    },
+    summary: summarize(changes),
   };
 }
 
@@ -250,17 +263,11 @@ export function withHostChanges(plan: Plan, create: readonly string[], remove: r
     })),
   ];
   const changes = [...hostChanges, ...plan.changes];
-  const count = (a: Change['action']): number => changes.filter((c) => c.action === a).length;
   return {
     ...plan,
     hosts: [...plan.hosts, ...remove.map((name) => ({ name, address: '(being removed)', roles: [] }))],
     changes,
-    summary: {
-      create: count('create'),
-      update: count('update'),
-      delete: count('delete'),
-      restart: count('restart'),
-    },
+    summary: summarize(changes),
   };
 }
 
