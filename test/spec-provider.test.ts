@@ -337,6 +337,24 @@ void describe('rule provider: state and install', () => {
     assert.equal(spec.state.bucket, 'my-state');
   });
 
+  void test('a state endpoint that is not an http(s) URL is an error at the endpoint', () => {
+    const text = base({}, 'state:', '  backend: s3', '  bucket: b', '  endpoint: localhost:9000');
+    expectDiagnostics(validate(text), [
+      {
+        severity: 'error',
+        line: 15,
+        col: 13,
+        message: "endpoint 'localhost:9000' is not an http(s) URL",
+        path: 'state.endpoint',
+      },
+    ]);
+  });
+
+  void test('a state endpoint that is an http(s) URL is kept', () => {
+    const text = base({}, 'state:', '  backend: s3', '  bucket: b', '  endpoint: http://127.0.0.1:9000');
+    assert.equal(expectClean(validate(text)).state.endpoint, 'http://127.0.0.1:9000');
+  });
+
   void test('install.method archive without an archive is an error at install', () => {
     expectDiagnostics(validate(base({}, 'install:', '  method: archive')), [
       {

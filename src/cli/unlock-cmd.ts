@@ -1,17 +1,11 @@
-import { defaultStatePath, LocalStateBackend } from '../state/local.js';
-import { MesoError } from '../util/errors.js';
+import { stateBackend } from '../engine/session.js';
 import { loadOrFail } from './common.js';
 import type { Io } from './io.js';
 
 /** Remove the state lock whatever holds it, saying whose it was (Terraform's force-unlock). */
 export async function forceUnlockCommand(file: string, io: Io): Promise<number> {
   const spec = await loadOrFail(file, io);
-  if (spec.state.backend !== 'local') {
-    throw new MesoError('NotImplemented', 'force-unlock of S3 state is not available yet', {
-      hint: 'remove the lock object next to the state key in the bucket',
-    });
-  }
-  const backend = new LocalStateBackend(spec.state.path ?? defaultStatePath(file, spec.name));
+  const backend = stateBackend(spec, file);
   const held = await backend.forceUnlock();
   io.out(
     held === undefined

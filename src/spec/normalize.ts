@@ -212,6 +212,7 @@ export function normalize(data: unknown): Spec {
       bucket: optStr(state['bucket']),
       key: optStr(state['key']),
       region: optStr(state['region']),
+      endpoint: optStr(state['endpoint']),
     },
   };
 }

@@ -790,6 +790,9 @@ const provider: Rule = ({ spec, raw }) => {
       err(['state'], 'state backend s3 needs a bucket', 'add state.bucket (and optionally key and region)'),
     );
   }
+  const endpoint = spec.state.endpoint;
+  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint))
+    out.push(err(['state', 'endpoint'], `endpoint '${endpoint}' is not an http(s) URL`));
   if (spec.install.method === 'archive' && spec.install.options['archive'] === undefined) {
     out.push(
       err(

@@ -128,6 +128,8 @@ export interface StateSpec {
   bucket: string | undefined;
   key: string | undefined;
   region: string | undefined;
+  /** An S3-compatible API instead of AWS; undefined means `aws.endpoints.s3`, then AWS itself. */
+  endpoint: string | undefined;
 }
 
 export interface LocalSpec {

@@ -20,8 +20,43 @@ function alive(pid: number): boolean {
   }
 }
 
-function describeLock(l: LockInfo): string {
+/** A lock for this process; every backend writes the same record. */
+export function newLockInfo(command: string): LockInfo {
+  return {
+    id: randomUUID(),
+    pid: process.pid,
+    hostname: hostname(),
+    user: userInfo().username,
+    command,
+    startedAt: new Date().toISOString(),
+  };
+}
+
+export function describeLock(l: LockInfo): string {
   return `pid ${l.pid} of ${l.user}@${l.hostname} (\`${l.command}\`, since ${l.startedAt})`;
+}
+
+/** Only a holder on this machine can be known to be gone; elsewhere a lock is never called stale. */
+export function isStale(l: LockInfo): boolean {
+  return l.hostname === hostname() && !alive(l.pid);
+}
+
+/** The refusal when the lock is taken; `lockName` says where the lock is (`the lock file X`). */
+export function lockedError(location: string, lockName: string, held: LockInfo | undefined): MesoError {
+  const stale = held !== undefined && isStale(held);
+  return new MesoError(
+    'StateLocked',
+    held === undefined
+      ? `state ${location} is locked (${lockName} is unreadable)`
+      : stale
+        ? `state ${location} is locked by ${describeLock(held)}, which is no longer running (a stale lock)`
+        : `state ${location} is locked by ${describeLock(held)}`,
+    {
+      hint: stale
+        ? 'make sure no meso run is still working on this cluster, then run `meso force-unlock FILE`'
+        : 'wait for that run to finish; if it died, run `meso force-unlock FILE`',
+    },
+  );
 }
 
 /**
@@ -65,35 +100,14 @@ export class LocalStateBackend implements StateBackend {
 
   async lock(command: string): Promise<StateLock> {
     await mkdirs(dirname(this.lockPath));
-    const info: LockInfo = {
-      id: randomUUID(),
-      pid: process.pid,
-      hostname: hostname(),
-      user: userInfo().username,
-      command,
-      startedAt: new Date().toISOString(),
-    };
+    const info = newLockInfo(command);
     try {
       const fh = await open(this.lockPath, 'wx', 0o600);
       await fh.writeFile(`${JSON.stringify(info, null, 2)}\n`);
       await fh.close();
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const held = await this.readLock();
-      const stale = held !== undefined && held.hostname === hostname() && !alive(held.pid);
-      throw new MesoError(
-        'StateLocked',
-        held === undefined
-          ? `state ${this.location} is locked (the lock file ${this.lockPath} is unreadable)`
-          : stale
-            ? `state ${this.location} is locked by ${describeLock(held)}, which is no longer running (a stale lock)`
-            : `state ${this.location} is locked by ${describeLock(held)}`,
-        {
-          hint: stale
-            ? 'make sure no meso run is still working on this cluster, then run `meso force-unlock FILE`'
-            : 'wait for that run to finish; if it died, run `meso force-unlock FILE`',
-        },
-      );
+      throw lockedError(this.location, `the lock file ${this.lockPath}`, await this.readLock());
     }
     const release = async (): Promise<void> => {
       const held = await this.readLock();
