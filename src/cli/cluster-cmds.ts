@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -20,9 +21,24 @@ import { deriveTopology } from '../model/topology.js';
 import type { Topology } from '../model/topology.js';
 import { fetchUpdatedContents, observeCluster } from '../observe/cluster.js';
 import { planToJson } from '../plan/json.js';
-import { buildPlan, sha256, withHostChanges } from '../plan/plan.js';
+import { buildPlan, sha256, summarize, withCloudChanges, withHostChanges } from '../plan/plan.js';
 import type { ObservedHost } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
+import { waitForSsh } from '../providers/aws/apply.js';
+import { awsSettings } from '../providers/aws/desired.js';
+import { describeResources, destroyCloud, isEmpty } from '../providers/aws/destroy.js';
+import type { AwsContext } from '../providers/aws/observe.js';
+import { realSleep } from '../providers/aws/retry.js';
+import {
+  applyAws,
+  cloudAddresses,
+  contextFor,
+  planAws,
+  resourcesToDestroy,
+  runningHosts,
+  terminator,
+} from '../providers/aws/session.js';
+import type { CloudPlan } from '../providers/aws/session.js';
 import { renderDesiredState } from '../render/render.js';
 import type { DesiredState } from '../render/types.js';
 import { SERVICE_ORDER } from '../render/types.js';
@@ -46,6 +62,10 @@ export interface ClusterOptions {
   parallelism?: string;
   detailedExitcode?: boolean;
   purgeData?: boolean;
+  /** provider aws: only the cloud resources, no SSH. */
+  cloudOnly?: boolean;
+  /** provider aws, destroy: sweep every balancer and bucket of the region by the cluster tag. */
+  byTag?: boolean;
 }
 
 const templates = loadTemplates();
@@ -74,6 +94,9 @@ interface Prepared {
   toCreate: string[];
   toRemove: string[];
   save: () => Promise<void>;
+  /** provider aws: what the cloud has and the changes it needs, observed in prepare. */
+  cloud?: CloudPlan;
+  aws?: AwsContext;
 }
 
 async function prepare(
@@ -91,12 +114,22 @@ async function prepare(
     await backend.write(state);
   };
   let toCreate = spec.provider === 'local' ? names.filter((n) => labRecord(state, n) === undefined) : [];
+  let cloud: CloudPlan | undefined;
+  let aws: AwsContext | undefined;
+  if (spec.provider === 'aws') {
+    aws = contextFor(spec, (m) => say('aws', m));
+    cloud = await planAws(aws, spec, deriveTopology(spec));
+    const running = runningHosts(cloud);
+    toCreate = names.filter((n) => !running.has(n));
+  }
   if (create && toCreate.length > 0) {
     say('hosts', `creating local hosts: ${toCreate.join(', ')}`);
     await createMissingLocalHosts(spec, state, known, names, save, (m) => say('lab', m));
     toCreate = [];
   }
-  const topology = deriveTopology(spec, knownAddresses(spec, state, names));
+  const addresses = knownAddresses(spec, state, names);
+  if (cloud !== undefined) for (const [n, k] of cloudAddresses(cloud)) addresses.set(n, k);
+  const topology = deriveTopology(spec, addresses);
   const desired = renderDesiredState(spec, topology, templates);
   const pool = new ConnectionPool((name) => {
     const h = topology.hosts.find((x) => x.name === name);
@@ -112,10 +145,16 @@ async function prepare(
     pool,
     reachable: names.filter((n) => !toCreate.includes(n)),
     toCreate,
-    toRemove: Object.keys(state.hosts)
-      .filter((n) => !names.includes(n))
-      .sort(),
+    // aws: hosts gone from the spec are instances the cloud plan terminates, not hosts to clean over SSH.
+    toRemove:
+      spec.provider === 'aws'
+        ? []
+        : Object.keys(state.hosts)
+            .filter((n) => !names.includes(n))
+            .sort(),
     save,
+    ...(cloud === undefined ? {} : { cloud }),
+    ...(aws === undefined ? {} : { aws }),
   };
 }
 
@@ -142,8 +181,22 @@ async function observeAndPlan(p: Prepared): Promise<Observed> {
     for (const [host, c] of contents) observed.set(host, { ...observed.get(host)!, contents: c });
     base = buildPlan(p.desired, observed, false);
   }
-  const plan = withHostChanges(base, p.toCreate, p.toRemove);
+  const plan =
+    p.cloud === undefined
+      ? withHostChanges(base, p.toCreate, p.toRemove)
+      : withCloudChanges(withHostChanges(base, [], p.toRemove), p.cloud.changes);
   return { plan, ...seen };
+}
+
+/** provider aws with --cloud-only: the cloud changes alone; no host is contacted. */
+function cloudOnlyPlan(p: Prepared): Plan {
+  if (p.cloud === undefined) {
+    throw new MesoError('UsageError', '--cloud-only is for provider aws', {
+      hint: `this cluster's provider is ${p.spec.provider}; run the command without --cloud-only`,
+    });
+  }
+  const base = buildPlan(p.desired, new Map(), false);
+  return { ...base, changes: p.cloud.changes, phases: [], systemd: [], summary: summarize(p.cloud.changes) };
 }
 
 function gateOptions(p: Prepared): GateOptions {
@@ -170,8 +223,13 @@ export async function onlinePlanCommand(
   const say = reporter(io, false);
   const p = await prepare(spec, backend, false, say);
   try {
-    const { plan, live } = await observeAndPlan(p);
-    schedule(plan, live); // refuses an unsafe order now rather than at apply time
+    let plan: Plan;
+    if (opts.cloudOnly === true) plan = cloudOnlyPlan(p);
+    else {
+      const seen = await observeAndPlan(p);
+      schedule(seen.plan, seen.live); // refuses an unsafe order now rather than at apply time
+      plan = seen.plan;
+    }
     const json = planToJson(plan);
     if (opts.out !== undefined) {
       const saved = {
@@ -181,6 +239,7 @@ export async function onlinePlanCommand(
           spec_sha256: sha256(await readFile(file, 'utf8')),
           lineage: p.state.lineage,
           serial: p.state.serial,
+          ...(opts.cloudOnly === true ? { cloud_only: true } : {}),
         },
       };
       await writeFileAtomic(opts.out, `${JSON.stringify(saved, null, 2)}\n`);
@@ -275,7 +334,7 @@ async function retireHost(
 interface SavedPlan {
   format_version: string;
   changes: Record<string, unknown>[];
-  saved?: { spec_file: string; spec_sha256: string; lineage: string; serial: number };
+  saved?: { spec_file: string; spec_sha256: string; lineage: string; serial: number; cloud_only?: boolean };
 }
 
 /** What makes two plans the same plan: every change's address, action and fingerprints, in order. */
@@ -299,6 +358,58 @@ async function readSavedPlan(path: string): Promise<SavedPlan & { saved: NonNull
   return plan as SavedPlan & { saved: NonNullable<SavedPlan['saved']> };
 }
 
+/** State records of hosts gone from the spec, once their instances are terminated. */
+function forgetRemovedHosts(p: Prepared): void {
+  const names = new Set(p.topology.hosts.map((h) => h.name));
+  for (const n of Object.keys(p.state.hosts)) if (!names.has(n)) delete p.state.hosts[n];
+}
+
+/** `meso apply FILE --cloud-only` (provider aws): create and reconcile the cloud resources; no SSH. */
+async function applyCloudOnly(
+  p: Prepared,
+  io: Io,
+  opts: ClusterOptions,
+  expected: SavedPlan | undefined,
+  say: ReturnType<typeof reporter>,
+): Promise<number> {
+  const plan = cloudOnlyPlan(p);
+  if (expected !== undefined) {
+    const now = planToJson(plan)['changes'] as Record<string, unknown>[];
+    if (identity(now) !== identity(expected.changes) || p.state.lineage !== expected.saved?.lineage) {
+      throw new MesoError(
+        'PlanStale',
+        'Saved plan is stale: the cloud resources or the state changed since it was made',
+        {
+          hint: 'make a new plan with `meso plan FILE --cloud-only --out plan.json`, review it, and apply that',
+        },
+      );
+    }
+  }
+  if (opts.json !== true) io.out(planToText(plan));
+  if (plan.changes.length === 0) {
+    say('done', 'no changes');
+    return 0;
+  }
+  if (!(await confirm(io, 'Apply these changes?', opts.autoApprove === true || expected !== undefined))) {
+    say('cancelled', 'apply cancelled');
+    return 1;
+  }
+  await applyAws(
+    p.aws!,
+    p.cloud!,
+    { state: p.state, save: p.save },
+    { runId: randomUUID(), cloudOnly: true },
+  );
+  forgetRemovedHosts(p);
+  await p.save();
+  const s = plan.summary;
+  say(
+    'done',
+    `cloud applied: ${s.create} created, ${s.update} updated, ${s.replace ?? 0} replaced, ${s.delete} deleted; configure the hosts with \`meso apply FILE\``,
+  );
+  return 0;
+}
+
 export async function applyCommand(file: string, opts: ClusterOptions, io: Io): Promise<number> {
   let expected: SavedPlan | undefined;
   if (file.endsWith('.json')) {
@@ -315,6 +426,7 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
     }
     expected = saved;
     file = saved.saved.spec_file;
+    if (saved.saved.cloud_only === true) opts = { ...opts, cloudOnly: true };
   }
   const spec = await loadOrFail(file, io);
   const backend = stateBackend(spec, file);
@@ -329,6 +441,7 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
   let p: Prepared | undefined;
   try {
     p = await prepare(spec, backend, false, say);
+    if (opts.cloudOnly === true) return await applyCloudOnly(p, io, opts, expected, say);
     const first = await observeAndPlan(p);
     if (expected !== undefined) {
       const now = planToJson(first.plan)['changes'] as Record<string, unknown>[];
@@ -354,7 +467,30 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
       return 1;
     }
     const prepared = p;
-    if (p.toCreate.length > 0) {
+    if (p.cloud !== undefined && p.aws !== undefined) {
+      const created = p.cloud.changes.filter((c) => c.resource === 'instance' && c.action !== 'delete');
+      await applyAws(
+        p.aws,
+        p.cloud,
+        { state: p.state, save: p.save },
+        { runId: randomUUID(), cloudOnly: false },
+      );
+      forgetRemovedHosts(p);
+      await p.save();
+      const wait = created.flatMap((c) => {
+        const h = p!.state.hosts[c.host];
+        const t = p!.topology.hosts.find((x) => x.name === c.host);
+        return h === undefined
+          ? []
+          : [{ name: c.host, address: h.address, port: t?.sshPort ?? spec.ssh.port }];
+      });
+      if (wait.length > 0) {
+        say('ssh', `waiting for SSH on ${wait.map((w) => w.name).join(', ')}`);
+        await waitForSsh(wait, 600_000, realSleep);
+      }
+      await p.pool.closeAll();
+      p = await prepare(spec, backend, false, say);
+    } else if (p.toCreate.length > 0) {
       await p.pool.closeAll();
       p = await prepare(spec, backend, true, say);
     }
@@ -587,6 +723,12 @@ export async function destroyCommand(file: string, opts: ClusterOptions, io: Io)
   const spec = await loadOrFail(file, io);
   const backend = stateBackend(spec, file);
   const say = reporter(io, opts.json === true);
+  if (spec.provider === 'aws') return destroyAws(spec, file, backend, opts, io, say);
+  if (opts.byTag === true) {
+    throw new MesoError('UsageError', '--by-tag is for provider aws', {
+      hint: 'run meso destroy FILE without --by-tag',
+    });
+  }
   const lock = await backend.lock(`meso destroy ${file}`);
   let p: Prepared | undefined;
   try {
@@ -608,3 +750,55 @@ export async function destroyCommand(file: string, opts: ClusterOptions, io: Io)
     await lock.release();
   }
 }
+
+/**
+ * `meso destroy FILE` for provider aws: never needs SSH. Finds the cluster's resources by their
+ * tags (with --by-tag also every balancer and bucket of the region), then deletes them in order.
+ */
+async function destroyAws(
+  spec: Spec,
+  file: string,
+  backend: StateBackend,
+  opts: ClusterOptions,
+  io: Io,
+  say: ReturnType<typeof reporter>,
+): Promise<number> {
+  const lock = await backend.lock(`meso destroy ${file}${opts.byTag === true ? ' --by-tag' : ''}`);
+  try {
+    const state = await readState(backend, spec);
+    const ctx = contextFor(spec, (m) => say('aws', m));
+    const found = await resourcesToDestroy(ctx, spec, deriveTopology(spec), state, opts.byTag === true);
+    const save = async (): Promise<void> => {
+      state.serial++;
+      state.updatedAt = new Date().toISOString();
+      await backend.write(state);
+    };
+    if (isEmpty(found)) {
+      state.hosts = {};
+      state.cloud = {};
+      await save();
+      say(
+        'done',
+        `nothing to destroy: no resource in ${contextRegion(spec)} is tagged meso:cluster=${spec.name}${opts.byTag === true ? '' : ' (--by-tag also sweeps every balancer and bucket of the region)'}`,
+      );
+      return 0;
+    }
+    const lines = describeResources(found);
+    if (opts.json === true) say('resources', 'resources to destroy', { resources: lines });
+    else
+      io.out(
+        `meso will delete these resources of cluster ${spec.name}:\n${lines.map((l) => `  - ${l}`).join('\n')}\n`,
+      );
+    if (!(await confirm(io, 'Destroy?', opts.autoApprove === true))) return 1;
+    await destroyCloud(ctx, found, { state, save }, terminator(ctx));
+    state.hosts = {};
+    state.cloud = {};
+    await save();
+    say('done', `destroyed ${lines.length} resources`);
+    return 0;
+  } finally {
+    await lock.release();
+  }
+}
+
+const contextRegion = (spec: Spec): string => awsSettings(spec).region;

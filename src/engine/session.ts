@@ -1,11 +1,13 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { KnownAddress } from '../model/topology.js';
+import { s3Client } from '../providers/aws/clients.js';
 import { ensureImage } from '../providers/local/image.js';
 import { createHosts, destroyHosts, labSshTarget } from '../providers/local/lab.js';
 import type { LabHost } from '../providers/local/lab.js';
 import type { Spec } from '../spec/types.js';
 import { defaultStatePath, emptyState, LocalStateBackend } from '../state/local.js';
+import { S3StateBackend } from '../state/s3.js';
 import type { ClusterState, StateBackend } from '../state/types.js';
 import type { HostConnection, SshTarget } from '../transport/host.js';
 import { connectSsh } from '../transport/ssh.js';
@@ -16,12 +18,17 @@ import { allocateAddresses } from './addresses.js';
 const expand = (p: string): string => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : p);
 
 export function stateBackend(spec: Spec, specFile: string): StateBackend {
-  if (spec.state.backend !== 'local') {
-    throw new MesoError('NotImplemented', 'S3 state is not available yet', {
-      hint: 'use state: { backend: local }',
-    });
-  }
-  return new LocalStateBackend(spec.state.path ?? defaultStatePath(specFile, spec.name));
+  const s = spec.state;
+  if (s.backend === 'local') return new LocalStateBackend(s.path ?? defaultStatePath(specFile, spec.name));
+  // Validation refuses s3 without a bucket.
+  if (s.bucket === undefined) throw new MesoError('Internal', 'state backend s3 has no bucket');
+  const awsEndpoints = spec.aws['endpoints'] as Readonly<Record<string, string>> | undefined;
+  const region = s.region ?? (spec.aws['region'] as string | undefined) ?? process.env['AWS_REGION'];
+  return new S3StateBackend(
+    s3Client(region ?? 'us-east-1', s.endpoint ?? awsEndpoints?.['s3']),
+    s.bucket,
+    s.key ?? `meso/${spec.name}.state.json`,
+  );
 }
 
 /** Where the local provider keeps a cluster's hosts (overlays, keys): not next to the spec. */
@@ -110,25 +117,28 @@ export function sshTarget(
   }
   const pinned = state.hosts[name]?.hostKey;
   const knownHostsPath = expand(spec.ssh.knownHostsPath);
-  const hostKey: SshTarget['hostKey'] =
-    spec.ssh.hostKeyPolicy === 'accept-new'
-      ? {
-          policy: 'accept-new',
-          knownHostsPath,
-          ...(pinned === undefined ? {} : { pinned }),
-          // Trust on first use: pin the key in the state (saved with the host's first change).
-          onNewKey: (key) => {
-            const h = (state.hosts[name] ??= {
-              address,
-              privateAddress: address,
-              files: {},
-              directories: [],
-              services: [],
-            });
-            h.hostKey = key;
-          },
-        }
-      : { policy: 'strict', knownHostsPath, ...(pinned === undefined ? {} : { pinned }) };
+  // An aws instance whose image printed no host keys on its console was recorded as accept-new (issue 4).
+  const acceptNew =
+    spec.ssh.hostKeyPolicy === 'accept-new' ||
+    (spec.provider === 'aws' && state.hosts[name]?.provider?.['hostKeyFrom'] === 'accept-new');
+  const hostKey: SshTarget['hostKey'] = acceptNew
+    ? {
+        policy: 'accept-new',
+        knownHostsPath,
+        ...(pinned === undefined ? {} : { pinned }),
+        // Trust on first use: pin the key in the state (saved with the host's first change).
+        onNewKey: (key) => {
+          const h = (state.hosts[name] ??= {
+            address,
+            privateAddress: address,
+            files: {},
+            directories: [],
+            services: [],
+          });
+          h.hostKey = key;
+        },
+      }
+    : { policy: 'strict', knownHostsPath, ...(pinned === undefined ? {} : { pinned }) };
   const b = spec.ssh.bastion;
   return {
     name,

@@ -101,6 +101,7 @@ export function staleChanges(plan: Plan, now: ObservedState): Change[] {
       );
     }
     if (c.kind === 'host') return c.action === 'create' ? host !== undefined : host === undefined;
+    if (c.kind === 'cloud') return false; // the cloud is re-observed by the aws provider itself
     if (c.action === 'delete') return false; // stopping a service is safe whatever its state
     const active = (host?.startedServices ?? host?.activeServices)?.has(c.service) === true;
     return c.action === 'restart' ? !active : active;

@@ -11,6 +11,25 @@ export function planToJson(plan: Plan): Record<string, unknown> {
     format_version: plan.formatVersion,
     summary: { ...plan.summary },
     changes: plan.changes.map((c) => {
+      if (c.kind === 'cloud') {
+        return {
+          address: c.address,
+          action: c.action,
+          host: c.host === '' ? null : c.host,
+          path: null,
+          reason: c.reason,
+          kind: c.kind,
+          resource: c.resource,
+          name: c.name,
+          id: c.id,
+          attributes: c.attributes.map((a) => ({
+            name: a.name,
+            before: a.before,
+            after: a.after,
+            forces_replacement: a.forcesReplacement,
+          })),
+        };
+      }
       if (c.kind === 'host') {
         return {
           address: c.address,

@@ -6,6 +6,7 @@ import { SERVICE_ORDER } from '../render/types.js';
 
 import type {
   Change,
+  CloudChange,
   FileChange,
   FileFingerprint,
   Phase,
@@ -54,11 +55,13 @@ function summaryOf(f: DesiredFile): { summary: string | undefined; lines: number
 /** Counts per action, as the plan's summary line and JSON show them. */
 export function summarize(changes: readonly Change[]): PlanSummary {
   const count = (a: Change['action']): number => changes.filter((c) => c.action === a).length;
+  const replace = count('replace');
   return {
     create: count('create'),
     update: count('update'),
     delete: count('delete'),
     restart: count('restart'),
+    ...(replace === 0 ? {} : { replace }),
   };
 }
 
@@ -278,4 +281,10 @@ export function unifiedDiff(path: string, before: string, after: string): string
     .filter((l) => !l.startsWith('===') && !l.startsWith('Index:'))
     .join('\n')
     .trimEnd();
+}
+
+/** Cloud changes go first: they make the machines the host steps then configure. */
+export function withCloudChanges(plan: Plan, cloud: readonly CloudChange[]): Plan {
+  const changes = [...cloud, ...plan.changes];
+  return { ...plan, changes, summary: summarize(changes) };
 }

@@ -1,7 +1,10 @@
 import type { ServiceName } from '../render/types.js';
 
-/** What a change does, as Terraform shows it: + create, ~ update, - delete, and a service restart. */
-export type Action = 'create' | 'update' | 'delete' | 'restart';
+/**
+ * What a change does, as Terraform shows it: + create, ~ update, - delete, -/+ replace (cloud
+ * resources whose changed attribute cannot be changed in place), and a service restart.
+ */
+export type Action = 'create' | 'update' | 'delete' | 'replace' | 'restart';
 
 export interface FileFingerprint {
   sha256: string;
@@ -47,7 +50,30 @@ export interface HostChange extends ChangeBase {
   action: 'create' | 'delete';
 }
 
-export type Change = FileChange | ServiceChange | HostChange;
+export type CloudResource = 'security-group' | 'instance' | 'load-balancer' | 'bucket';
+
+/** One attribute of a cloud resource that a change sets or changes; `null` is "not set". */
+export interface CloudAttribute {
+  name: string;
+  before: string | null;
+  after: string | null;
+  /** This attribute cannot change in place: it is why the resource is replaced. */
+  forcesReplacement: boolean;
+}
+
+/** A cloud resource to create, update, replace or delete (`aws/<resource>/<name>`), before any host step. */
+export interface CloudChange extends ChangeBase {
+  kind: 'cloud';
+  action: 'create' | 'update' | 'replace' | 'delete';
+  resource: CloudResource;
+  /** Logical name: the security group's role, the host, the balancer (internal, admin), the bucket. */
+  name: string;
+  /** The provider's id of the existing resource. */
+  id: string | null;
+  attributes: CloudAttribute[];
+}
+
+export type Change = FileChange | ServiceChange | HostChange | CloudChange;
 
 export type Strategy = 'ensemble' | 'one-at-a-time' | 'batches';
 
@@ -67,6 +93,8 @@ export interface PlanSummary {
   update: number;
   delete: number;
   restart: number;
+  /** Cloud resources replaced (each also a delete and a create in the world, counted once here). */
+  replace?: number;
 }
 
 /** A plan is a value: built once from desired and observed state, shown, saved and applied as it is. */

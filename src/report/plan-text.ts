@@ -1,8 +1,35 @@
 import { UNKNOWN_ADDRESS } from '../model/topology.js';
 import { modeString } from '../plan/json.js';
-import type { Action, Plan } from '../plan/types.js';
+import type { Action, CloudChange, Plan } from '../plan/types.js';
 
-const SYMBOL: Readonly<Record<Action, string>> = { create: '+', update: '~', delete: '-', restart: '↻' };
+const SYMBOL: Readonly<Record<Action, string>> = {
+  create: '+',
+  update: '~',
+  delete: '-',
+  replace: '-/+',
+  restart: '↻',
+};
+
+/** Cloud changes first, Terraform-style: the resource, then the attributes that change. */
+function cloudLines(changes: readonly CloudChange[]): string[] {
+  if (changes.length === 0) return [];
+  const out = ['# cloud resources (applied before any host step)'];
+  for (const c of changes) {
+    const id = c.id === null ? '' : ` (${c.id})`;
+    out.push(`  ${SYMBOL[c.action]} ${c.address}${id}: ${c.reason}`);
+    for (const a of c.attributes) {
+      const value =
+        a.before === null
+          ? `= ${a.after ?? ''}`
+          : a.after === null
+            ? `${a.before} (removed)`
+            : `${a.before} -> ${a.after}`;
+      out.push(`      ${a.name} ${value}${a.forcesReplacement ? '  # forces replacement' : ''}`);
+    }
+  }
+  out.push('');
+  return out;
+}
 
 /** The plan as people read it, Terraform-style; deterministic so golden files stay stable. */
 export function planToText(plan: Plan): string {
@@ -15,10 +42,18 @@ export function planToText(plan: Plan): string {
     out.push('', 'No changes. The hosts match the spec.');
     return `${out.join('\n')}\n`;
   }
-  out.push('Symbols: + create, ~ update, - delete, ↻ restart.', '');
+  const cloud = plan.changes.flatMap((c) => (c.kind === 'cloud' ? [c] : []));
+  out.push(
+    cloud.length === 0
+      ? 'Symbols: + create, ~ update, - delete, ↻ restart.'
+      : 'Symbols: + create, ~ update, - delete, -/+ replace, ↻ restart.',
+    '',
+    ...cloudLines(cloud),
+  );
   // Group once, in plan order: filtering every change per host was O(hosts × changes), 0.2 s at 1,000 agents.
   const byHost = new Map<string, Plan['changes']>();
   for (const c of plan.changes) {
+    if (c.kind === 'cloud') continue;
     const list = byHost.get(c.host);
     if (list === undefined) byHost.set(c.host, [c]);
     else list.push(c);
@@ -62,8 +97,9 @@ export function planToText(plan: Plan): string {
     out.push('');
   }
   const s = plan.summary;
+  const replace = s.replace === undefined ? '' : `, ${s.replace} to replace`;
   out.push(
-    `Plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.restart} to restart.`,
+    `Plan: ${s.create} to create, ${s.update} to update${replace}, ${s.delete} to delete, ${s.restart} to restart.`,
   );
   return `${out.join('\n')}\n`;
 }

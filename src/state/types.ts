@@ -13,6 +13,17 @@ export interface ClusterState {
   lineage: string;
   updatedAt: string;
   hosts: Record<string, HostState>;
+  /** Cloud resources meso created or adopted, by plan address (`aws/security-group/master`). */
+  cloud?: Record<string, CloudRecord>;
+}
+
+/** A cloud resource as meso recorded it the moment the provider returned its id. */
+export interface CloudRecord {
+  id: string;
+  resource: string;
+  name: string;
+  region: string;
+  recordedAt: string;
 }
 
 export interface HostState {

@@ -34,7 +34,10 @@ export type MesoErrorCode =
   | 'SshAuthFailed'
   | 'SshCommandTimeout'
   | 'SshConnectionLost'
-  | 'SshSudoFailed';
+  | 'SshSudoFailed'
+  | 'AwsCallFailed'
+  | 'AwsConflict'
+  | 'AwsTimeout';
 
 export class MesoError extends Error {
   readonly code: MesoErrorCode;
