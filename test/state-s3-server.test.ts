@@ -10,6 +10,7 @@ import S3rver from 's3rver';
 import { s3Client } from '../src/providers/aws/clients.js';
 import { emptyState } from '../src/state/local.js';
 import { S3StateBackend } from '../src/state/s3.js';
+import { isMesoError } from '../src/util/errors.js';
 import type { LockInfo } from '../src/state/types.js';
 import { clusterYaml } from './helpers/build.js';
 import { runMeso } from './helpers/cli.js';
@@ -134,3 +135,27 @@ void test('meso force-unlock FILE removes the lock object and says whose it was'
   assert.equal(await text('clusters/t.state.json.lock'), undefined);
   assert.match((await runMeso('force-unlock', file)).stdout, /was not locked/);
 });
+
+// moto_server (started by .ci/run where the machine has it) does enforce If-None-Match, so there the
+// lock's exclusion itself is proven: of two runs exactly one gets the lock.
+const moto = process.env['MESO_AWS_E2E_ENDPOINT'];
+void test(
+  'against an AWS-compatible server that enforces If-None-Match, a second lock is refused until the first is released',
+  { skip: moto === undefined ? 'set MESO_AWS_E2E_ENDPOINT (e.g. moto_server on loopback) to run' : false },
+  async () => {
+    const c = s3Client('us-east-1', moto);
+    const bucket = `meso-lock-${process.pid}`;
+    await c.send(new CreateBucketCommand({ Bucket: bucket }));
+    const a = new S3StateBackend(c, bucket, 'x/state.json');
+    const b = new S3StateBackend(c, bucket, 'x/state.json');
+    const held = await a.lock('meso apply one.yaml');
+    await assert.rejects(
+      b.lock('meso apply two.yaml'),
+      (e) => isMesoError(e, 'StateLocked') && e.message.includes('meso apply one.yaml'),
+    );
+    await held.release();
+    const second = await b.lock('meso apply two.yaml');
+    await second.release();
+    assert.equal(await a.forceUnlock(), undefined);
+  },
+);

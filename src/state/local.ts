@@ -80,16 +80,11 @@ export class LocalStateBackend implements StateBackend {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new MesoError('StateUnreadable', `cannot read state ${this.path}: ${(e as Error).message}`);
     }
-    try {
-      const state = JSON.parse(text) as ClusterState;
-      if (state.formatVersion !== '1')
-        throw new Error(`unknown format_version ${String(state.formatVersion)}`);
-      return state;
-    } catch (e) {
-      throw new MesoError('StateUnreadable', `state ${this.path} is not valid: ${(e as Error).message}`, {
-        hint: 'restore it from a backup (meso keeps the previous one as .backup) or remove it to start afresh',
-      });
-    }
+    return parseState(
+      text,
+      this.path,
+      'restore it from a backup (meso keeps the previous one as .backup) or remove it to start afresh',
+    );
   }
 
   async write(state: ClusterState): Promise<void> {
@@ -128,6 +123,19 @@ export class LocalStateBackend implements StateBackend {
     } catch {
       return undefined;
     }
+  }
+}
+
+/** A state document, checked; `hint` says where its backup is. */
+export function parseState(text: string, location: string, hint: string): ClusterState {
+  try {
+    const state = JSON.parse(text) as ClusterState;
+    if (state.formatVersion !== '1') throw new Error(`unknown format_version ${String(state.formatVersion)}`);
+    return state;
+  } catch (e) {
+    throw new MesoError('StateUnreadable', `state ${location} is not valid: ${(e as Error).message}`, {
+      hint,
+    });
   }
 }
 

@@ -6,7 +6,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { MesoError } from '../util/errors.js';
-import { lockedError, newLockInfo } from './local.js';
+import { lockedError, newLockInfo, parseState } from './local.js';
 import type { ClusterState, LockInfo, StateBackend, StateLock } from './types.js';
 
 interface AwsErrorShape {
@@ -63,16 +63,11 @@ export class S3StateBackend implements StateBackend {
   async read(): Promise<ClusterState | undefined> {
     const text = await this.getText(this.key);
     if (text === undefined) return undefined;
-    try {
-      const state = JSON.parse(text) as ClusterState;
-      if (state.formatVersion !== '1')
-        throw new Error(`unknown format_version ${String(state.formatVersion)}`);
-      return state;
-    } catch (e) {
-      throw new MesoError('StateUnreadable', `state ${this.location} is not valid: ${(e as Error).message}`, {
-        hint: `restore it from ${this.location}.backup (meso keeps the previous state there) or delete it to start afresh`,
-      });
-    }
+    return parseState(
+      text,
+      this.location,
+      `restore it from ${this.location}.backup (meso keeps the previous state there) or delete it to start afresh`,
+    );
   }
 
   async write(state: ClusterState): Promise<void> {

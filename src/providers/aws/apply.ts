@@ -259,7 +259,6 @@ async function waitFor(ctx: AwsContext, what: string, fn: () => Promise<unknown>
 /** Private and public addresses once running; host keys from the console where the image prints them. */
 async function settle(
   ctx: AwsContext,
-  d: DesiredCloud,
   ids: Map<string, string>,
   r: CloudRecorder,
   cloudOnly: boolean,
@@ -297,7 +296,6 @@ async function settle(
       ctx.say(`${host}: the image prints no host keys on the console; the first key seen will be pinned`);
     }
   }
-  void d;
   await r.save();
 }
 
@@ -371,7 +369,7 @@ async function applyInstances(
     };
     await record(r, d.region, `aws/instance/${host}`, 'instance', host, i.id);
   }
-  await settle(ctx, d, fresh, r, cloudOnly);
+  await settle(ctx, fresh, r, cloudOnly);
   return ids;
 }
 
