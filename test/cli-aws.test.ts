@@ -66,6 +66,26 @@ void test('plan --cloud-only: cloud changes first in the JSON contract; nothing 
   assert.match(d.stdout, /listeners = 2181,8181,5050,8080,80,443/);
 });
 
+void test('plan without --cloud-only: cloud changes first, then the host steps that follow from them', async () => {
+  const r = await runMeso('plan', file, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const plan = JSON.parse(r.stdout) as { changes: { address: string; kind: string }[] };
+  const kinds = plan.changes.map((c) => c.kind);
+  const lastCloud = kinds.lastIndexOf('cloud');
+  assert.ok(lastCloud > 0);
+  assert.ok(
+    kinds.slice(0, lastCloud + 1).every((k) => k === 'cloud'),
+    'every cloud change before any host step',
+  );
+  assert.ok(plan.changes.some((c) => c.address === 'host/master-1/file:/etc/mesos/zk'));
+  assert.ok(plan.changes.some((c) => c.address === 'host/w-1/service:mesos-agent'));
+  const text = await runMeso('plan', file);
+  assert.ok(
+    text.stdout.indexOf('# cloud resources') < text.stdout.indexOf('# master-1 (address known after apply)'),
+  );
+  assert.equal(aws.instances.size, 0);
+});
+
 void test('apply --cloud-only asks first, then creates and records; a second plan is empty; destroy removes all', async () => {
   const refused = await runMeso('apply', file, '--cloud-only');
   assert.equal(refused.code, 1);
