@@ -440,3 +440,25 @@ void test('observe: a stopped instance is planned to start; the cloud plan is de
     ['update aws/instance/master-1'],
   );
 });
+
+void test('a balancer whose subnets change is replaced (deleted, created, masters registered again)', async () => {
+  await applyAll(specOf(YAML()));
+  const moved = specOf(YAML().replace('masters: [subnet-m1, subnet-m2]', 'masters: [subnet-m1, subnet-m3]'));
+  const { changes } = await planned(moved);
+  const lb = changes.find((c) => c.address === 'aws/load-balancer/internal')!;
+  assert.equal(lb.action, 'replace');
+  assert.deepEqual(lb.attributes, [
+    { name: 'subnets', before: 'subnet-m1,subnet-m2', after: 'subnet-m1,subnet-m3', forcesReplacement: true },
+  ]);
+  // master-2 moves subnet too, so it is replaced and the admin balancer only re-registers it.
+  const admin = changes.find((c) => c.address === 'aws/load-balancer/admin')!;
+  assert.equal(admin.action, 'update');
+  assert.deepEqual(
+    admin.attributes.map((a) => a.name),
+    ['instances'],
+  );
+  await applyAll(moved);
+  assert.deepEqual(aws.balancers.get('cg-int')!.d.Subnets, ['subnet-m1', 'subnet-m3']);
+  assert.equal(aws.balancers.get('cg-int')!.d.Instances?.length, 3);
+  assert.deepEqual((await planned(moved)).changes, []);
+});

@@ -201,8 +201,22 @@ function balancerChanges(d: DesiredCloud, o: ObservedCloud, replaced: ReadonlySe
     const forced: CloudAttribute[] = [];
     if (seen.scheme !== b.scheme)
       forced.push({ name: 'scheme', before: seen.scheme, after: b.scheme, forcesReplacement: true });
+    const wantSubnets = [...b.subnets].sort().join(',');
+    if (seen.subnets.join(',') !== wantSubnets)
+      forced.push({
+        name: 'subnets',
+        before: seen.subnets.join(','),
+        after: wantSubnets,
+        forcesReplacement: true,
+      });
     if (forced.length > 0) {
-      out.push({ ...base, action: 'replace', reason: 'scheme changed', id: seen.name, attributes: forced });
+      out.push({
+        ...base,
+        action: 'replace',
+        reason: `${forced.map((a) => a.name).join(', ')} changed`,
+        id: seen.name,
+        attributes: forced,
+      });
       continue;
     }
     const attrs: CloudAttribute[] = [];
@@ -215,14 +229,6 @@ function balancerChanges(d: DesiredCloud, o: ObservedCloud, replaced: ReadonlySe
         name: 'health_check',
         before: seen.healthCheck,
         after: b.healthCheck,
-        forcesReplacement: false,
-      });
-    const wantSubnets = [...b.subnets].sort().join(',');
-    if (seen.subnets.join(',') !== wantSubnets)
-      attrs.push({
-        name: 'subnets',
-        before: seen.subnets.join(','),
-        after: wantSubnets,
         forcesReplacement: false,
       });
     const wantGroups = b.groups.map((r) => groupIds.get(r));
