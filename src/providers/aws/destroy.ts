@@ -19,7 +19,14 @@ import {
 } from '@aws-sdk/client-s3';
 import type { CloudRecorder } from './apply.js';
 import { TAG_CLUSTER, TAG_CREATED, TAG_EXPIRES } from './desired.js';
-import { balancerNotFound, balancerTags, call, describeInstances, toObservedInstance } from './observe.js';
+import {
+  balancerNotFound,
+  balancerTags,
+  call,
+  describeInstances,
+  describeSecurityGroups,
+  toObservedInstance,
+} from './observe.js';
 import type { AwsContext, ObservedInstance } from './observe.js';
 import { errorName, withRetry } from './retry.js';
 
@@ -119,24 +126,18 @@ export async function findClusterResources(
   )
     .map(toObservedInstance)
     .sort((a, b) => a.id.localeCompare(b.id));
-  const groups: ClusterResources['groups'] = [];
-  let token: string | undefined;
-  do {
-    const r = await call(ctx, 'EC2 DescribeSecurityGroups', () =>
-      ctx.clients.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [filter], NextToken: token })),
-    );
-    for (const g of r.SecurityGroups ?? []) {
-      if (g.GroupId === undefined) continue;
-      const perms = g.IpPermissions ?? [];
-      groups.push({
+  const groups: ClusterResources['groups'] = (await describeSecurityGroups(ctx, [filter])).flatMap((g) => {
+    if (g.GroupId === undefined) return [];
+    const perms = g.IpPermissions ?? [];
+    return [
+      {
         id: g.GroupId,
         name: g.GroupName ?? '',
         hasRules: perms.length > 0,
         referencesGroups: perms.some((p) => (p.UserIdGroupPairs ?? []).length > 0),
-      });
-    }
-    token = r.NextToken;
-  } while (token !== undefined && token !== '');
+      },
+    ];
+  });
   const balancers = await clusterBalancers(ctx, cluster, opts.balancerNames, opts.sweep);
   const candidates = opts.sweep ? await allBucketNames(ctx) : [...new Set(opts.bucketNames)];
   const buckets: ClusterResources['buckets'] = [];
@@ -290,14 +291,7 @@ export async function expiredClusters(
   };
   const byKey: Filter = { Name: 'tag-key', Values: [TAG_EXPIRES] };
   for (const i of await describeInstances(ctx, [byKey])) if (i.State?.Name !== 'terminated') note(i.Tags);
-  let token: string | undefined;
-  do {
-    const r = await call(ctx, 'EC2 DescribeSecurityGroups', () =>
-      ctx.clients.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [byKey], NextToken: token })),
-    );
-    for (const g of r.SecurityGroups ?? []) note(g.Tags);
-    token = r.NextToken;
-  } while (token !== undefined && token !== '');
+  for (const g of await describeSecurityGroups(ctx, [byKey])) note(g.Tags);
   const names = (await allBalancers(ctx)).flatMap((b) =>
     b.LoadBalancerName === undefined ? [] : [b.LoadBalancerName],
   );

@@ -1,5 +1,5 @@
 import { DescribeInstancesCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
-import type { Filter, Instance, IpPermission, Tag } from '@aws-sdk/client-ec2';
+import type { Filter, Instance, IpPermission, SecurityGroup, Tag } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, DescribeTagsCommand } from '@aws-sdk/client-elastic-load-balancing';
 import type { LoadBalancerDescription } from '@aws-sdk/client-elastic-load-balancing';
 import { GetBucketTaggingCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
@@ -133,27 +133,27 @@ export function toObservedInstance(i: Instance): ObservedInstance {
 
 const clusterFilter = (cluster: string): Filter => ({ Name: `tag:${TAG_CLUSTER}`, Values: [cluster] });
 
-export async function observeGroups(ctx: AwsContext, cluster: string): Promise<Map<SgRole, ObservedGroup>> {
-  const groups = new Map<SgRole, ObservedGroup>();
+/** Every security group matching `filters`, all pages. */
+export async function describeSecurityGroups(ctx: AwsContext, filters: Filter[]): Promise<SecurityGroup[]> {
+  const out: SecurityGroup[] = [];
   let token: string | undefined;
   do {
     const r = await call(ctx, 'EC2 DescribeSecurityGroups', () =>
-      ctx.clients.ec2.send(
-        new DescribeSecurityGroupsCommand({ Filters: [clusterFilter(cluster)], NextToken: token }),
-      ),
+      ctx.clients.ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters, NextToken: token })),
     );
-    for (const g of r.SecurityGroups ?? []) {
-      const role = tagOf(g.Tags, TAG_ROLE) as SgRole | undefined;
-      if (role === undefined || g.GroupId === undefined) continue;
-      groups.set(role, {
-        id: g.GroupId,
-        role,
-        name: g.GroupName ?? '',
-        ingress: permissions(g.IpPermissions),
-      });
-    }
+    out.push(...(r.SecurityGroups ?? []));
     token = r.NextToken;
   } while (token !== undefined && token !== '');
+  return out;
+}
+
+export async function observeGroups(ctx: AwsContext, cluster: string): Promise<Map<SgRole, ObservedGroup>> {
+  const groups = new Map<SgRole, ObservedGroup>();
+  for (const g of await describeSecurityGroups(ctx, [clusterFilter(cluster)])) {
+    const role = tagOf(g.Tags, TAG_ROLE) as SgRole | undefined;
+    if (role === undefined || g.GroupId === undefined) continue;
+    groups.set(role, { id: g.GroupId, role, name: g.GroupName ?? '', ingress: permissions(g.IpPermissions) });
+  }
   return groups;
 }
 
