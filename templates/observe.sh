@@ -4,21 +4,30 @@
 #   F <path>      a file meso wants or used to manage
 #   U <unit>      a systemd unit
 #   Z <port>      ZooKeeper's client port, to ask it for its role
+#   P <package>   a package: its installed version and whether it is held
+#   A <prefix>    an unpacked archive: the sha256 of the tarball it came from
+#   D <image>     a container image: its id, when Docker has it
 # It answers with tab-separated lines:
 #   F <path> <type f|l|d|o|-> [<sha256> <owner> <group> <octal mode>]
 #   S <systemctl show output line>   (Id=, LoadState=, UnitFileState=, ActiveState=; blank between units)
 #   Z <leader|follower|standalone|observer|down>
+#   P <package> <version|-> <held 1|0>
+#   A <prefix> <sha256|->
+#   D <image> <id|->
 #   I <fact> <value>
 #   E done
 set -o nounset -o pipefail
 export LC_ALL=C
 
-files=() units=() zkport=''
+files=() units=() zkport='' pkgs=() archives=() images=()
 while IFS=$'\t' read -r kind value; do
   case $kind in
     F) files+=("$value") ;;
     U) units+=("$value") ;;
     Z) zkport=$value ;;
+    P) pkgs+=("$value") ;;
+    A) archives+=("$value") ;;
+    D) images+=("$value") ;;
   esac
 done
 
@@ -59,6 +68,42 @@ if [[ -n $zkport ]]; then
   printf 'Z\t%s\n' "$mode"
 fi
 
+# Packages: one dpkg-query (or rpm) for all of them. dpkg's status is "<want> ok installed"; a
+# want of "hold" is apt-mark hold.
+if [[ ${#pkgs[@]} -gt 0 ]]; then
+  declare -A pkg_version=() pkg_held=()
+  if command -v dpkg-query >/dev/null; then
+    while IFS=$'\t' read -r name version status; do
+      [[ $status == *' installed' ]] || continue
+      pkg_version[$name]=$version
+      [[ $status == hold' '* ]] && pkg_held[$name]=1
+    done < <(dpkg-query -W -f='${Package}\t${Version}\t${Status}\n' -- "${pkgs[@]}" 2>/dev/null)
+  elif command -v rpm >/dev/null; then
+    while IFS=$'\t' read -r name version; do
+      pkg_version[$name]=$version
+    done < <(rpm -q --qf '%{NAME}\t%{VERSION}-%{RELEASE}\n' -- "${pkgs[@]}" 2>/dev/null | grep -v ' is not installed$')
+    for lock in /etc/dnf/plugins/versionlock.list /etc/yum/pluginconf.d/versionlock.list; do
+      [[ -f $lock ]] || continue
+      for p in "${pkgs[@]}"; do
+        if grep -q -e "^\(0:\)\?$p-[0-9]" -- "$lock" 2>/dev/null; then pkg_held[$p]=1; fi
+      done
+    done
+  fi
+  for p in "${pkgs[@]}"; do
+    printf 'P\t%s\t%s\t%s\n' "$p" "${pkg_version[$p]:--}" "${pkg_held[$p]:-0}"
+  done
+fi
+for a in ${archives[@]+"${archives[@]}"}; do
+  sum=-
+  if [[ -f $a/.meso-archive.sha256 ]]; then read -r sum _ <"$a/.meso-archive.sha256" || sum=-; fi
+  printf 'A\t%s\t%s\n' "$a" "${sum:--}"
+done
+for i in ${images[@]+"${images[@]}"}; do
+  id=-
+  if command -v docker >/dev/null; then id=$(docker image inspect --format '{{.Id}}' -- "$i" 2>/dev/null) || id=-; fi
+  printf 'D\t%s\t%s\n' "$i" "${id:--}"
+done
+
 printf 'I\tuid\t%s\n' "$UID"
 printf 'I\thostname\t%s\n' "$HOSTNAME"
 IFS=: read -r -a path_dirs <<<"$PATH"
@@ -67,4 +112,5 @@ for b in mesos-master mesos-agent mesos-slave marathon java docker; do
     if [[ -x $d/$b ]]; then printf 'I\tbin:%s\t%s\n' "$b" "$d/$b"; break; fi
   done
 done
+if [[ -f /usr/share/java/zookeeper.jar ]]; then printf 'I\tzookeeper-jar\t%s\n' /usr/share/java/zookeeper.jar; fi
 printf 'E\tdone\n'

@@ -41,14 +41,14 @@ void describe('provider static on existing hosts', { skip: labSkip(), timeout: 2
       });
       const key = lab[0]!.sshPrivateKey;
       const knownHosts = join(dir, 'known_hosts');
-      const spec = (policy: string, agents: string[]): string =>
+      const spec = (policy: string, agents: string[], missing = 'warn'): string =>
         [
           'apiVersion: meso/v1',
           'kind: Cluster',
           `name: ${cluster}`,
           'provider: static',
           `ssh: { user: root, privateKeyPath: ${key}, hostKeyPolicy: ${policy}, knownHostsPath: ${knownHosts} }`,
-          'install: { method: none }',
+          `install: { method: none, missing: ${missing} }`,
           'masters:',
           '  hosts:',
           ...lab.slice(0, 3).map((h) => `    - { name: ${h.name}, address: ${h.address} }`),
@@ -69,6 +69,18 @@ void describe('provider static on existing hosts', { skip: labSkip(), timeout: 2
       // strict with the right keys in known_hosts: works.
       writeFileSync(knownHosts, lab.map((h) => `${h.address} ${h.hostPublicKey}`).join('\n') + '\n');
       assert.equal(meso('plan', file, '--detailed-exitcode').code, 2);
+
+      // install.method none on hosts without Mesos (the lab image has none): a clear error by default.
+      writeFileSync(file, spec('strict', ['s4'], 'error'));
+      const missing = meso('plan', file);
+      assert.equal(missing.code, 1, missing.stdout);
+      assert.match(
+        missing.stderr,
+        /install\.method none, but mesos-master \(for mesos-master\) is not on s1, s2, s3/,
+      );
+      assert.match(missing.stderr, /mesos-agent \(or mesos-slave\) \(for mesos-agent\) is not on s4/);
+      assert.doesNotMatch(missing.stderr, /zookeeper/i, 'ZooKeeper is on the image');
+      assert.doesNotMatch(missing.stderr, /\n\s+at /, 'no stack trace');
 
       // accept-new with an empty known_hosts: apply pins every key into the state.
       writeFileSync(knownHosts, '');

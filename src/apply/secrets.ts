@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { SecretSource } from '../render/types.js';
+import { createHash } from 'node:crypto';
+import type { DesiredState, SecretSource } from '../render/types.js';
 import { MesoError } from '../util/errors.js';
 
 /** Resolves `env:NAME` / `file:PATH` to the secret; errors name the reference, never a value. */
@@ -46,4 +47,33 @@ export async function sensitiveContent(src: SecretSource, read: SecretReader): P
     case 'raw':
       return read(src.secret);
   }
+}
+
+/**
+ * The desired state with every sensitive file's real sha256 (`secretSha256`), so that a plan against
+ * the hosts sees a changed secret as a changed file. The content itself is dropped at once.
+ */
+export async function withSecretHashes(desired: DesiredState, read: SecretReader): Promise<DesiredState> {
+  const cache = new Map<string, string>();
+  const reader: SecretReader = async (ref) => {
+    const hit = cache.get(ref);
+    if (hit !== undefined) return hit;
+    const value = await read(ref);
+    cache.set(ref, value);
+    return value;
+  };
+  const hosts = [];
+  for (const h of desired.hosts) {
+    const files = [];
+    for (const f of h.files) {
+      if (f.secret === undefined) files.push(f);
+      else {
+        const content = await sensitiveContent(f.secret, reader);
+        files.push({ ...f, secretSha256: createHash('sha256').update(content).digest('hex') });
+      }
+    }
+    hosts.push({ ...h, files });
+  }
+  cache.clear();
+  return { ...desired, hosts };
 }

@@ -6,7 +6,9 @@ import { applyPlan } from '../apply/apply.js';
 import type { ApplyEvent, HostApplied } from '../apply/apply.js';
 import { writeFilesCommand, writeFilesInput } from '../apply/files.js';
 import { schedule } from '../apply/schedule.js';
-import { secretReader } from '../apply/secrets.js';
+import { secretReader, withSecretHashes } from '../apply/secrets.js';
+import { readAssets } from '../engine/assets.js';
+import { missingPrograms } from '../plan/software.js';
 import {
   ConnectionPool,
   createMissingLocalHosts,
@@ -101,6 +103,7 @@ interface Prepared {
 
 async function prepare(
   spec: Spec,
+  file: string,
   backend: StateBackend,
   create: boolean,
   say: ReturnType<typeof reporter>,
@@ -130,7 +133,7 @@ async function prepare(
   const addresses = knownAddresses(spec, state, names);
   if (cloud !== undefined) for (const [n, k] of cloudAddresses(cloud)) addresses.set(n, k);
   const topology = deriveTopology(spec, addresses);
-  const desired = renderDesiredState(spec, topology, templates);
+  const desired = renderDesiredState(spec, topology, templates, await readAssets(spec, file));
   const pool = new ConnectionPool((name) => {
     const h = topology.hosts.find((x) => x.name === name);
     const address = h?.address ?? state.hosts[name]?.address ?? name;
@@ -160,7 +163,39 @@ async function prepare(
 
 type Observed = { plan: Plan } & Awaited<ReturnType<typeof observeCluster>>;
 
-async function observeAndPlan(p: Prepared): Promise<Observed> {
+/**
+ * What the hosts lack to run their services when meso installs nothing (install.method none) or
+ * Docker for install.method docker: an error, or with install.missing warn only a warning.
+ */
+function checkPrograms(p: Prepared, raw: Observed['raw'], say: ReturnType<typeof reporter>): void {
+  const facts = new Map([...raw].map(([h, o]) => [h, o.facts]));
+  const missing = missingPrograms(p.spec.install.method, p.desired, facts);
+  if (missing.length === 0) return;
+  const lines = missing.map((m) => `${m.program} (for ${m.service}) is not on ${m.hosts.join(', ')}`);
+  if (p.spec.install.method === 'docker') {
+    throw new MesoError(
+      'SoftwareMissing',
+      `install.method docker needs the Docker engine: ${lines.join('; ')}`,
+      {
+        hint: 'install Docker on these hosts (or choose another install.method)',
+      },
+    );
+  }
+  if (p.spec.install.missing === 'error') {
+    throw new MesoError('SoftwareMissing', `install.method none, but ${lines.join('; ')}`, {
+      hint: 'install them on the image, let meso install them (install.method apt, yum or archive), or set install.missing: warn',
+    });
+  }
+  for (const l of lines)
+    say('warning', `install.method none: ${l}; its unit is left to systemd (install.missing: warn)`);
+}
+
+async function observeAndPlan(
+  p: Prepared,
+  opts: { secrets: boolean; say?: ReturnType<typeof reporter> } = { secrets: true },
+): Promise<Observed> {
+  // Against the hosts, a sensitive file is planned by its real hash (read now, never kept).
+  if (opts.secrets) p.desired = await withSecretHashes(p.desired, secretReader());
   const observable: DesiredState = {
     ...p.desired,
     hosts: p.desired.hosts.filter((h) => p.reachable.includes(h.host.name)),
@@ -174,6 +209,7 @@ async function observeAndPlan(p: Prepared): Promise<Observed> {
     masterQuorum: p.topology.quorum,
     parallelism: 16,
   });
+  if (opts.say !== undefined) checkPrograms(p, seen.raw, opts.say);
   const observed = new Map<string, ObservedHost>(seen.observed);
   let base = buildPlan(p.desired, observed, false);
   const contents = await fetchUpdatedContents(base, p.pool.get, templates);
@@ -221,12 +257,12 @@ export async function onlinePlanCommand(
   const spec = await loadOrFail(file, io);
   const backend = stateBackend(spec, file);
   const say = reporter(io, false);
-  const p = await prepare(spec, backend, false, say);
+  const p = await prepare(spec, file, backend, false, say);
   try {
     let plan: Plan;
     if (opts.cloudOnly === true) plan = cloudOnlyPlan(p);
     else {
-      const seen = await observeAndPlan(p);
+      const seen = await observeAndPlan(p, { secrets: true, say });
       schedule(seen.plan, seen.live); // refuses an unsafe order now rather than at apply time
       plan = seen.plan;
     }
@@ -440,9 +476,9 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
   process.on('SIGINT', onSigint);
   let p: Prepared | undefined;
   try {
-    p = await prepare(spec, backend, false, say);
+    p = await prepare(spec, file, backend, false, say);
     if (opts.cloudOnly === true) return await applyCloudOnly(p, io, opts, expected, say);
-    const first = await observeAndPlan(p);
+    const first = await observeAndPlan(p, { secrets: true, say });
     if (expected !== undefined) {
       const now = planToJson(first.plan)['changes'] as Record<string, unknown>[];
       if (identity(now) !== identity(expected.changes) || p.state.lineage !== expected.saved?.lineage) {
@@ -489,18 +525,24 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
         await waitForSsh(wait, 600_000, realSleep);
       }
       await p.pool.closeAll();
-      p = await prepare(spec, backend, false, say);
+      p = await prepare(spec, file, backend, false, say);
     } else if (p.toCreate.length > 0) {
       await p.pool.closeAll();
-      p = await prepare(spec, backend, true, say);
+      p = await prepare(spec, file, backend, true, say);
     }
-    const cur = p === prepared ? first : await observeAndPlan(p);
+    const cur = p === prepared ? first : await observeAndPlan(p, { secrets: true, say });
     const state = p.state;
     const ready = p;
     // On a terminal, listr2 shows phases and per-host tasks; otherwise plain lines or JSON events.
     const hostsWithFiles = p.desired.hosts
       .map((h) => h.host.name)
-      .filter((n) => cur.plan.changes.some((c) => c.kind === 'file' && c.host === n));
+      .filter((n) =>
+        cur.plan.changes.some(
+          (c) =>
+            c.host === n &&
+            (c.kind === 'file' || c.kind === 'package' || (c.kind === 'service' && c.action === 'delete')),
+        ),
+      );
     const progress =
       io.isTTY && opts.json !== true
         ? terminalProgress(hostsWithFiles, schedule(cur.plan, cur.live), process.stderr)
@@ -604,6 +646,27 @@ function report(e: ApplyEvent, say: ReturnType<typeof reporter>): void {
     case 'interrupted':
       say(e.type, `stopped before ${e.remainingWaves} remaining steps`);
       break;
+    case 'packages':
+      say(e.type, `${e.host}: installing ${e.packages.join(', ')}`, { host: e.host });
+      break;
+    case 'archive':
+      say(e.type, `${e.host}: uploading the archive (${e.bytes} bytes) to unpack under ${e.prefix}`, {
+        host: e.host,
+      });
+      break;
+    case 'image':
+      say(e.type, `${e.host}: docker pull ${e.image}`, { host: e.host });
+      break;
+    case 'warning':
+      say(e.type, `${e.host}: ${e.message}`, { host: e.host });
+      break;
+    case 'agent-reset':
+      say(
+        e.type,
+        `${e.host}: the agent's resources or attributes changed: stop, remove ${e.workDir}/meta/slaves/latest, start`,
+        { host: e.host },
+      );
+      break;
   }
 }
 
@@ -611,14 +674,14 @@ function report(e: ApplyEvent, say: ReturnType<typeof reporter>): void {
 export async function statusCommand(file: string, opts: ClusterOptions, io: Io): Promise<number> {
   const spec = await loadOrFail(file, io);
   const backend = stateBackend(spec, file);
-  const p = await prepare(spec, backend, false, reporter(io, false));
+  const p = await prepare(spec, file, backend, false, reporter(io, false));
   try {
     if (p.toCreate.length > 0) {
       throw new MesoError('UsageError', `hosts not created yet: ${p.toCreate.join(', ')}`, {
         hint: 'run meso apply first',
       });
     }
-    const seen = await observeAndPlan(p);
+    const seen = await observeAndPlan(p, { secrets: false });
     const g = gateOptions(p);
     const modes = await ensembleModes(g);
     const zk = ensembleVerdict(modes);
@@ -732,7 +795,7 @@ export async function destroyCommand(file: string, opts: ClusterOptions, io: Io)
   const lock = await backend.lock(`meso destroy ${file}`);
   let p: Prepared | undefined;
   try {
-    p = await prepare(spec, backend, false, say);
+    p = await prepare(spec, file, backend, false, say);
     const hosts = Object.keys(p.state.hosts).sort();
     if (hosts.length === 0) {
       say('done', 'nothing to destroy: the state knows no hosts');

@@ -1,6 +1,7 @@
 import { deriveTopology } from '../model/topology.js';
 import { planToJson } from '../plan/json.js';
 import { buildPlan } from '../plan/plan.js';
+import { readAssets } from '../engine/assets.js';
 import { renderDesiredState } from '../render/render.js';
 import { planToText } from '../report/plan-text.js';
 import { loadTemplates } from '../templates.js';
@@ -23,7 +24,12 @@ export async function planCommand(file: string, opts: PlanOptions, io: Io): Prom
       hint: 'use `meso plan FILE --offline` to plan against an empty world',
     });
   }
-  const desired = renderDesiredState(spec, deriveTopology(spec), loadTemplates());
+  const desired = renderDesiredState(
+    spec,
+    deriveTopology(spec),
+    loadTemplates(),
+    await readAssets(spec, file),
+  );
   const plan = buildPlan(desired, new Map(), true);
   const json =
     opts.json === true || opts.out !== undefined ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : '';

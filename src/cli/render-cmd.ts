@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { deriveTopology } from '../model/topology.js';
 import { modeString } from '../plan/json.js';
 import { sha256 } from '../plan/plan.js';
+import { readAssets } from '../engine/assets.js';
 import { renderDesiredState } from '../render/render.js';
-import type { DesiredState } from '../render/types.js';
+import type { DesiredSoftware, DesiredState } from '../render/types.js';
 import { loadTemplates } from '../templates.js';
 import { MesoError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -12,6 +13,14 @@ import { loadOrFail } from './common.js';
 import type { Io } from './io.js';
 
 export const MANIFEST = 'manifest.json';
+
+/** One package, archive or image of the manifest, without the workstation's paths. */
+function softwareEntry(s: DesiredSoftware): Record<string, unknown> {
+  if (s.kind === 'package')
+    return { kind: s.kind, manager: s.manager, name: s.name, version: s.version ?? null };
+  if (s.kind === 'archive') return { kind: s.kind, prefix: s.prefix, sha256: s.sha256 };
+  return { kind: s.kind, ref: s.ref };
+}
 
 export function manifestOf(desired: DesiredState): Record<string, unknown> {
   return {
@@ -39,6 +48,7 @@ export function manifestOf(desired: DesiredState): Record<string, unknown> {
             data: d.data,
           })),
           services: h.services.map((s) => s.unit),
+          ...(h.software.length === 0 ? {} : { software: h.software.map(softwareEntry) }),
         },
       ]),
     ),
@@ -83,7 +93,12 @@ async function prepareOutDir(dir: string): Promise<void> {
 
 export async function renderCommand(file: string, opts: { out: string }, io: Io): Promise<number> {
   const spec = await loadOrFail(file, io);
-  const desired = renderDesiredState(spec, deriveTopology(spec), loadTemplates());
+  const desired = renderDesiredState(
+    spec,
+    deriveTopology(spec),
+    loadTemplates(),
+    await readAssets(spec, file),
+  );
   await prepareOutDir(opts.out);
   let count = 0;
   for (const h of desired.hosts) {

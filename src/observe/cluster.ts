@@ -22,6 +22,9 @@ export function toObservedHost(obs: Observation, managed: Iterable<string>): Obs
   const files = new Map<string, FileFingerprint>();
   for (const [path, p] of obs.paths)
     if (p.type === 'file' && p.fingerprint !== undefined) files.set(path, p.fingerprint);
+  const units = new Map<string, { loaded: boolean; enabled: string; active: string }>();
+  for (const [name, u] of obs.units)
+    units.set(name, { loaded: u.loaded, enabled: u.enabled, active: u.active });
   const active = new Set<ServiceName>();
   const started = new Set<ServiceName>();
   for (const s of SERVICE_ORDER) {
@@ -29,7 +32,14 @@ export function toObservedHost(obs: Observation, managed: Iterable<string>): Obs
     if (state === 'active') active.add(s);
     if (state === 'active' || state === 'activating' || state === 'reloading') started.add(s);
   }
-  return { files, managed: new Set(managed), activeServices: active, startedServices: started };
+  return {
+    files,
+    managed: new Set(managed),
+    activeServices: active,
+    startedServices: started,
+    software: obs.software,
+    units,
+  };
 }
 
 /**
@@ -50,13 +60,16 @@ export async function observeCluster(opts: {
   await mapLimit(opts.desired.hosts, opts.parallelism, async (h) => {
     const before = opts.state?.hosts[h.host.name];
     const paths = [...new Set([...h.files.map((f) => f.path), ...Object.keys(before?.files ?? {})])].sort();
-    const units = SERVICE_ORDER.map((s) => `${s}.service`);
+    const units = [...SERVICE_ORDER.map((s) => `${s}.service`), 'mesos-slave.service'];
     const conn = await opts.connection(h.host.name);
     const r = await conn.exec(command, {
       stdin: observeInput({
         paths,
         units,
         ...(h.host.roles.includes('zookeeper') ? { zkPort: opts.zkPort } : {}),
+        packages: h.software.flatMap((s) => (s.kind === 'package' ? [s.name] : [])),
+        archives: h.software.flatMap((s) => (s.kind === 'archive' ? [s.prefix] : [])),
+        images: h.software.flatMap((s) => (s.kind === 'image' ? [s.ref] : [])),
       }),
     });
     try {
@@ -102,6 +115,8 @@ export function staleChanges(plan: Plan, now: ObservedState): Change[] {
     }
     if (c.kind === 'host') return c.action === 'create' ? host !== undefined : host === undefined;
     if (c.kind === 'cloud') return false; // the cloud is re-observed by the aws provider itself
+    if (c.kind === 'package')
+      return (host?.software?.get(c.address.split('/').slice(2).join('/'))?.version ?? null) !== c.before;
     if (c.action === 'delete') return false; // stopping a service is safe whatever its state
     const active = (host?.startedServices ?? host?.activeServices)?.has(c.service) === true;
     return c.action === 'restart' ? !active : active;

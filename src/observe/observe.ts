@@ -23,12 +23,17 @@ export interface Observation {
   units: Map<string, UnitState>;
   zkMode: ZkMode | undefined;
   facts: Map<string, string>;
+  /** By `package:<name>`, `archive:<prefix>`, `image:<ref>`: version (sha256, id) or null. */
+  software: Map<string, { version: string | null; held: boolean }>;
 }
 
 export interface ObserveRequest {
   paths: readonly string[];
   units: readonly string[];
   zkPort?: number;
+  packages?: readonly string[];
+  archives?: readonly string[];
+  images?: readonly string[];
 }
 
 /** The command that runs the observe script (fixed text: the script itself, quoted). */
@@ -42,6 +47,9 @@ export function observeInput(req: ObserveRequest): string {
     ...req.paths.map((p) => `F\t${p}`),
     ...req.units.map((u) => `U\t${u}`),
     ...(req.zkPort === undefined ? [] : [`Z\t${req.zkPort}`]),
+    ...(req.packages ?? []).map((p) => `P\t${p}`),
+    ...(req.archives ?? []).map((a) => `A\t${a}`),
+    ...(req.images ?? []).map((i) => `D\t${i}`),
   ];
   for (const l of lines) {
     if (/[\n\r\0]/.test(l) || l.split('\t').length !== 2)
@@ -64,7 +72,13 @@ const ZK_MODES = new Set(['leader', 'follower', 'standalone', 'observer', 'down'
  * connection dropped, the host ran out of something) and is rejected rather than half-trusted.
  */
 export function parseObservation(stdout: string): Observation {
-  const obs: Observation = { paths: new Map(), units: new Map(), zkMode: undefined, facts: new Map() };
+  const obs: Observation = {
+    paths: new Map(),
+    units: new Map(),
+    zkMode: undefined,
+    facts: new Map(),
+    software: new Map(),
+  };
   let done = false;
   let unit: Record<string, string> = {};
   const flushUnit = (): void => {
@@ -105,6 +119,13 @@ export function parseObservation(stdout: string): Observation {
     } else if (kind === 'Z') {
       const mode = rest[0] ?? 'down';
       obs.zkMode = (ZK_MODES.has(mode) ? mode : 'down') as ZkMode;
+    } else if (kind === 'P' || kind === 'A' || kind === 'D') {
+      const [name = '', version = '-', held = '0'] = rest;
+      const prefix = kind === 'P' ? 'package' : kind === 'A' ? 'archive' : 'image';
+      obs.software.set(`${prefix}:${name}`, {
+        version: version === '-' ? null : version,
+        held: held === '1',
+      });
     } else if (kind === 'I') {
       obs.facts.set(rest[0] ?? '', rest.slice(1).join('\t'));
     } else if (kind === 'E') {

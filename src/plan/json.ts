@@ -40,6 +40,21 @@ export function planToJson(plan: Plan): Record<string, unknown> {
           kind: c.kind,
         };
       }
+      if (c.kind === 'package') {
+        return {
+          address: c.address,
+          action: c.action,
+          host: c.host,
+          path: null,
+          reason: c.reason,
+          kind: c.kind,
+          manager: c.manager,
+          name: c.name,
+          before_version: c.before,
+          version: c.after,
+          hold: c.hold,
+        };
+      }
       if (c.kind === 'service') {
         return {
           address: c.address,
@@ -51,6 +66,7 @@ export function planToJson(plan: Plan): Record<string, unknown> {
           service: c.service,
           unit: c.unit,
           phase: c.phase + 1,
+          ...(c.recovery === undefined ? {} : { recovery: 'reset', work_dir: c.recovery.workDir }),
         };
       }
       return {

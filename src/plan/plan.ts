@@ -1,14 +1,21 @@
 import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
-import type { DesiredFile, DesiredState, ServiceName } from '../render/types.js';
+import type {
+  DesiredFile,
+  DesiredSoftware,
+  DesiredState,
+  HostDesiredState,
+  ServiceName,
+} from '../render/types.js';
 import { servicesReading } from '../render/render.js';
-import { SERVICE_ORDER } from '../render/types.js';
+import { foreignUnits, SERVICE_ORDER } from '../render/types.js';
 
 import type {
   Change,
   CloudChange,
   FileChange,
   FileFingerprint,
+  PackageChange,
   Phase,
   Plan,
   PlanSummary,
@@ -28,6 +35,10 @@ export interface ObservedHost {
   startedServices?: ReadonlySet<ServiceName>;
   /** Current content of files about to be updated, when fetched: the plan shows a diff. */
   contents?: ReadonlyMap<string, string>;
+  /** What is installed, by softwareKey(): version (archive: sha256; image: id), null if absent. */
+  software?: ReadonlyMap<string, { version: string | null; held: boolean }>;
+  /** Every unit meso looked at, by unit name; for the units a host must not run. */
+  units?: ReadonlyMap<string, { loaded: boolean; enabled: string; active: string }>;
 }
 
 export type ObservedState = ReadonlyMap<string, ObservedHost>;
@@ -37,7 +48,107 @@ export const EMPTY_HOST: ObservedHost = { files: new Map(), managed: new Set(), 
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 export function fingerprint(f: DesiredFile): FileFingerprint {
-  return { sha256: sha256(f.content), owner: f.owner, group: f.group, mode: f.mode };
+  return { sha256: f.secretSha256 ?? sha256(f.content), owner: f.owner, group: f.group, mode: f.mode };
+}
+
+/** How observation and plan name one piece of software. */
+export function softwareKey(s: DesiredSoftware): string {
+  return s.kind === 'package'
+    ? `package:${s.name}`
+    : s.kind === 'archive'
+      ? `archive:${s.prefix}`
+      : `image:${s.ref}`;
+}
+
+function softwareChange(host: string, s: DesiredSoftware, seen: ObservedHost): PackageChange | undefined {
+  const key = softwareKey(s);
+  const obs = seen.software?.get(key);
+  const before = obs?.version ?? null;
+  const base = { kind: 'package' as const, address: `host/${host}/${key}`, host, before };
+  if (s.kind === 'image') {
+    if (before !== null) return undefined;
+    return {
+      ...base,
+      action: 'create',
+      manager: 'docker',
+      name: s.ref,
+      after: s.ref,
+      hold: false,
+      reason: 'pull the image',
+    };
+  }
+  if (s.kind === 'archive') {
+    if (before === s.sha256) return undefined;
+    return {
+      ...base,
+      action: before === null ? 'create' : 'update',
+      manager: 'archive',
+      name: s.prefix,
+      after: s.sha256,
+      hold: false,
+      reason:
+        before === null
+          ? `upload and unpack under ${s.prefix}`
+          : `a different tarball: upload and unpack again`,
+    };
+  }
+  const held = obs?.held === true;
+  const version = s.version;
+  const pinned = version !== undefined;
+  const via = s.manager === 'os' ? "the host's package manager" : s.manager;
+  if (before === null) {
+    return {
+      ...base,
+      action: 'create',
+      manager: s.manager,
+      name: s.name,
+      after: s.version ?? null,
+      hold: pinned,
+      reason: `install with ${via}${pinned ? ', pinned and held' : ''}`,
+    };
+  }
+  if (!pinned || (before === version && held)) return undefined;
+  return {
+    ...base,
+    action: 'update',
+    manager: s.manager,
+    name: s.name,
+    after: version,
+    hold: true,
+    reason: before === version ? 'hold the pinned version' : `change version ${before} -> ${version}`,
+  };
+}
+
+const AGENT_IDENTITY = /^\/etc\/mesos-slave\/(attributes|resources)(\/|$)/;
+
+/**
+ * Whether this host's file changes alter what its agent checkpointed (resources, attributes):
+ * Mesos then refuses to recover the agent, so a plain restart would leave it crash-looping.
+ */
+function agentIdentityChanged(
+  h: HostDesiredState,
+  files: readonly FileChange[],
+  seen: ObservedHost,
+): boolean {
+  const additive = h.agent?.additive === true;
+  for (const c of files) {
+    if (AGENT_IDENTITY.test(c.path)) {
+      if (additive && c.action === 'create') continue;
+      return true;
+    }
+    if (c.path === '/etc/default/mesos-slave' && c.action === 'update') {
+      // Docker: the env file's MESOS_RESOURCES / MESOS_ATTRIBUTES lines.
+      const pick = (text: string | undefined): string =>
+        (text ?? '')
+          .split('\n')
+          .filter((l) => /^MESOS_(RESOURCES|ATTRIBUTES)=/.test(l))
+          .join('\n');
+      const old = seen.contents?.get(c.path);
+      const now = h.files.find((f) => f.path === c.path)?.content;
+      if (old === undefined || pick(old) !== pick(now)) return true;
+    }
+  }
+  return false;
 }
 
 const sameFingerprint = (a: FileFingerprint, b: FileFingerprint): boolean =>
@@ -132,6 +243,7 @@ function phases(desired: DesiredState): Phase[] {
  */
 export function buildPlan(desired: DesiredState, observed: ObservedState, offline: boolean): Plan {
   const fileChanges: FileChange[] = [];
+  const softwareChanges: PackageChange[] = [];
   const changedFeeds = new Map<string, Set<ServiceName>>();
   for (const h of desired.hosts) {
     const seen = observed.get(h.host.name) ?? EMPTY_HOST;
@@ -184,6 +296,12 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
         lines: 0,
       });
     }
+    for (const s of h.software) {
+      const c = softwareChange(h.host.name, s, seen);
+      if (c === undefined) continue;
+      softwareChanges.push(c);
+      if (s.kind !== 'image') for (const svc of s.feeds) feeds.add(svc);
+    }
   }
   const order = phases(desired);
   const serviceChanges: ServiceChange[] = [];
@@ -198,6 +316,30 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
       const running = (seen.startedServices ?? seen.activeServices).has(svc.name);
       const changed = changedFeeds.get(name)?.has(svc.name) === true;
       if (running && !changed) continue;
+      const reset =
+        running && svc.name === 'mesos-agent' && h.agent !== undefined
+          ? agentIdentityChanged(
+              h,
+              fileChanges.filter((c) => c.host === name),
+              seen,
+            )
+          : false;
+      if (reset) {
+        serviceChanges.push({
+          kind: 'service',
+          address: `host/${name}/service:${svc.name}`,
+          action: 'restart',
+          host: name,
+          service: svc.name,
+          unit: svc.unit,
+          phase: index,
+          recovery: { reset: true, workDir: h.agent!.workDir },
+          reason:
+            'resources or attributes changed, which Mesos refuses to recover: stop, remove ' +
+            `${h.agent!.workDir}/meta/slaves/latest, start, wait for it to register again (its tasks are lost)`,
+        });
+        continue;
+      }
       serviceChanges.push({
         kind: 'service',
         address: `host/${name}/service:${svc.name}`,
@@ -227,7 +369,34 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
       reason: 'stop and disable: the host no longer has this role',
     });
   }
-  const changes: Change[] = [...fileChanges, ...serviceChanges];
+  // Units the host's roles do not call for (the packages may have brought and enabled them).
+  const retiring = new Set(serviceChanges.filter((c) => c.action === 'delete').map((c) => c.address));
+  for (const h of desired.hosts) {
+    const units = observed.get(h.host.name)?.units;
+    if (units === undefined) continue;
+    for (const unit of foreignUnits(h.host.roles)) {
+      const u = units.get(unit);
+      const name = unit.replace(/\.service$/, '');
+      const address = `host/${h.host.name}/service:${name}`;
+      if (u === undefined || !u.loaded || retiring.has(address)) continue;
+      const up = u.active === 'active' || u.active === 'activating' || u.active === 'reloading';
+      if (!up && u.enabled !== 'enabled') continue;
+      serviceChanges.push({
+        kind: 'service',
+        address,
+        action: 'delete',
+        host: h.host.name,
+        service: (SERVICE_ORDER as readonly string[]).includes(name) ? (name as ServiceName) : 'mesos-agent',
+        unit,
+        phase: -1,
+        reason:
+          unit === 'mesos-slave.service'
+            ? "stop and disable: the Mesos packages' own agent unit; meso runs mesos-agent.service"
+            : `stop and disable: ${h.host.name} is not ${unit === 'zookeeper.service' ? 'a ZooKeeper member' : unit === 'mesos-master.service' ? 'a master' : 'an agent'}`,
+      });
+    }
+  }
+  const changes: Change[] = [...fileChanges, ...softwareChanges, ...serviceChanges];
   // Same rule as apply: a unit file that changes means daemon-reload and enabling the host's units.
   const systemd = desired.hosts.flatMap((h) =>
     fileChanges.some((c) => c.host === h.host.name && c.path.startsWith('/etc/systemd/system/'))

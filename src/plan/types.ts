@@ -42,6 +42,28 @@ export interface ServiceChange extends ChangeBase {
   unit: string;
   /** Index into Plan.phases. */
   phase: number;
+  /**
+   * An agent whose resources or attributes change cannot recover its checkpointed state: it is
+   * stopped, its `<workDir>/meta/slaves/latest` removed, started, and waited for to re-register.
+   */
+  recovery?: { reset: true; workDir: string };
+}
+
+export type SoftwareManager = 'apt' | 'yum' | 'os' | 'archive' | 'docker';
+
+/** A package to install or change, an archive to upload and unpack, an image to pull. */
+export interface PackageChange extends ChangeBase {
+  kind: 'package';
+  action: 'create' | 'update';
+  manager: SoftwareManager;
+  /** The package, the archive's prefix, or the image reference. */
+  name: string;
+  /** Installed version (archive: sha256 of what was unpacked); null: not there. */
+  before: string | null;
+  /** Wanted version (archive: the tarball's sha256); null: any version. */
+  after: string | null;
+  /** Held at that version (apt-mark hold, yum versionlock). */
+  hold: boolean;
 }
 
 /** A machine to create (a `local` host not made yet) or to retire (gone from the spec). */
@@ -73,7 +95,7 @@ export interface CloudChange extends ChangeBase {
   attributes: CloudAttribute[];
 }
 
-export type Change = FileChange | ServiceChange | HostChange | CloudChange;
+export type Change = FileChange | PackageChange | ServiceChange | HostChange | CloudChange;
 
 export type Strategy = 'ensemble' | 'one-at-a-time' | 'batches';
 

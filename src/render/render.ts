@@ -3,10 +3,13 @@ import type { Flags, FlagValue, Spec } from '../spec/types.js';
 import { shellQuote } from '../util/shell.js';
 import { envName, fill, MANAGED, valueFile } from './text.js';
 import { SERVICE_OF_ROLE, SERVICE_ORDER } from './types.js';
+import { NO_ASSETS } from './types.js';
 import type {
+  Assets,
   DesiredDirectory,
   DesiredFile,
   DesiredService,
+  DesiredSoftware,
   DesiredState,
   HostDesiredState,
   ServiceName,
@@ -24,6 +27,13 @@ export const ACLS_FILE = '/etc/mesos/acls.json';
 export const MARATHON_SECRET_FILE = '/etc/marathon/mesos-secret';
 export const DEFAULT_WORK_DIR = '/var/lib/mesos';
 export const DEFAULT_LOG_DIR = '/var/log/mesos';
+export const APT_SOURCE = '/etc/apt/sources.list.d/meso.sources';
+export const APT_KEY = '/etc/apt/keyrings/meso.asc';
+export const APT_PINS = '/etc/apt/preferences.d/meso';
+export const YUM_REPO = '/etc/yum.repos.d/meso.repo';
+export const YUM_KEY = '/etc/pki/rpm-gpg/RPM-GPG-KEY-meso';
+/** What an unpacked archive's prefix records: the sha256 of the tarball it came from. */
+export const ARCHIVE_MARK = '.meso-archive.sha256';
 const UNIT_DIR = '/etc/systemd/system';
 
 /**
@@ -167,17 +177,130 @@ function str(flags: Flags | Map<string, FlagValue>, name: string, fallback: stri
 
 function unitEnvironment(spec: Spec): string {
   if (spec.install.method !== 'archive') return '';
-  const prefix =
-    typeof spec.install.options['prefix'] === 'string' ? spec.install.options['prefix'] : '/opt/mesos';
+  const prefix = spec.install.prefix;
   return `Environment=MESO_MESOS_SBIN=${prefix}/sbin\nEnvironment=LD_LIBRARY_PATH=${prefix}/lib\n`;
+}
+
+function asset(assets: Assets, path: string, what: string): string {
+  const text = assets.text.get(path);
+  if (text === undefined) throw new Error(`${what} ${path} was not read before rendering`);
+  return text;
+}
+
+/** The repository files of apt or yum: source, signing key, version pins. */
+function repositoryFiles(b: HostBuilder, spec: Spec, software: DesiredSoftware[], assets: Assets): void {
+  const ins = spec.install;
+  const repo = ins.repository;
+  const pinned = software.flatMap((s) =>
+    s.kind === 'package' && s.version !== undefined ? [[s.name, s.version] as const] : [],
+  );
+  if (ins.method === 'apt') {
+    if (repo !== undefined) {
+      const lines = [
+        `# ${MANAGED}`,
+        `# The package repository of cluster ${spec.name}.`,
+        'Types: deb',
+        `URIs: ${repo.url ?? ''}`,
+        `Suites: ${repo.suite ?? ''}`,
+      ];
+      if (repo.components.length > 0) lines.push(`Components: ${repo.components.join(' ')}`);
+      if (repo.key !== undefined) {
+        lines.push(`Signed-By: ${APT_KEY}`);
+        b.add(APT_KEY, asset(assets, repo.key, 'the repository key'), []);
+      }
+      b.add(APT_SOURCE, `${lines.join('\n')}\n`, []);
+    }
+    if (pinned.length > 0) {
+      const stanzas = pinned.map(
+        ([name, version]) => `Package: ${name}\nPin: version ${version}\nPin-Priority: 1001`,
+      );
+      b.add(
+        APT_PINS,
+        `# ${MANAGED}\n# The versions install.versions pins; meso also holds them (apt-mark hold).\n\n${stanzas.join('\n\n')}\n`,
+        [],
+      );
+    }
+  }
+  if (ins.method === 'yum' && repo !== undefined) {
+    const lines = [
+      `# ${MANAGED}`,
+      '[meso]',
+      `name=meso: packages of cluster ${spec.name}`,
+      `baseurl=${repo.baseurl ?? ''}`,
+      'enabled=1',
+    ];
+    if (repo.key !== undefined) {
+      lines.push('gpgcheck=1', `gpgkey=file://${YUM_KEY}`);
+      b.add(YUM_KEY, asset(assets, repo.key, 'the repository key'), []);
+    } else lines.push('gpgcheck=0');
+    b.add(YUM_REPO, `${lines.join('\n')}\n`, []);
+  }
+}
+
+/** What the host runs, and the packages, archive or images that provide it. */
+function softwareOf(spec: Spec, host: TopologyHost, assets: Assets): DesiredSoftware[] {
+  const ins = spec.install;
+  const roles = new Set(host.roles);
+  const mesosFeeds: ServiceName[] = [
+    ...(roles.has('master') ? (['mesos-master'] as const) : []),
+    ...(roles.has('agent') ? (['mesos-agent'] as const) : []),
+  ];
+  const out: DesiredSoftware[] = [];
+  if (ins.method === 'apt' || ins.method === 'yum' || ins.method === 'archive') {
+    const manager = ins.method === 'archive' ? 'os' : ins.method;
+    for (const p of ins.packages) {
+      const feeds: ServiceName[] =
+        p.component === 'zookeeper'
+          ? roles.has('zookeeper')
+            ? ['zookeeper']
+            : []
+          : p.component === 'marathon'
+            ? roles.has('marathon')
+              ? ['marathon']
+              : []
+            : mesosFeeds;
+      if (p.component !== 'extra' && feeds.length === 0) continue;
+      out.push({ kind: 'package', manager, name: p.name, version: p.version, feeds });
+    }
+  }
+  if (ins.method === 'archive' && mesosFeeds.length > 0 && assets.archive !== undefined) {
+    out.push({
+      kind: 'archive',
+      prefix: ins.prefix,
+      sha256: assets.archive.sha256,
+      source: assets.archive.path,
+      feeds: mesosFeeds,
+    });
+  }
+  if (ins.method === 'docker') {
+    const images: [ServiceName, string][] = [
+      ['zookeeper', ins.images.zookeeper],
+      ['mesos-master', ins.images.mesosMaster],
+      ['marathon', ins.images.marathon],
+      ['mesos-agent', ins.images.mesosAgent],
+    ];
+    for (const [service, ref] of images)
+      if (host.roles.some((r) => SERVICE_OF_ROLE[r] === service))
+        out.push({ kind: 'image', ref, feeds: [service] });
+  }
+  return out;
 }
 
 function secretPlaceholder(refs: string[]): string {
   return `(sensitive: built at apply time from ${refs.join(', ')})\n`;
 }
 
-function renderHost(spec: Spec, topo: Topology, host: TopologyHost, templates: Templates): HostDesiredState {
+function renderHost(
+  spec: Spec,
+  topo: Topology,
+  host: TopologyHost,
+  templates: Templates,
+  assets: Assets,
+): HostDesiredState {
   const b = new HostBuilder();
+  const software = softwareOf(spec, host, assets);
+  let agentState: HostDesiredState['agent'];
+  repositoryFiles(b, spec, software, assets);
   const docker = spec.install.method === 'docker';
   const unitDir = docker ? 'docker' : 'systemd';
   const template = (name: string): string => {
@@ -223,6 +346,17 @@ function renderHost(spec: Spec, topo: Topology, host: TopologyHost, templates: T
       );
       if (ssl.caFile !== undefined) defaults.push(['LIBPROCESS_SSL_CA_FILE', ssl.caFile]);
       defaults.push(['LIBPROCESS_SSL_REQUIRE_CERT', String(ssl.requireCert)]);
+      const up = ssl.upload;
+      if (up.cert !== undefined) b.add(ssl.certFile, asset(assets, up.cert, 'the certificate'), zkFeeds);
+      if (up.ca !== undefined && ssl.caFile !== undefined)
+        b.add(ssl.caFile, asset(assets, up.ca, 'the CA certificate'), zkFeeds);
+      if (up.key !== undefined) {
+        b.add(ssl.keyFile, secretPlaceholder([up.key]), zkFeeds, {
+          mode: 0o600,
+          sensitive: true,
+          secret: { kind: 'raw', secret: up.key },
+        });
+      }
     }
     b.add(
       '/etc/default/mesos',
@@ -359,6 +493,10 @@ function renderHost(spec: Spec, topo: Topology, host: TopologyHost, templates: T
         secret: { kind: 'mesos-credential', principal: cred.principal, secret: cred.secret },
       });
     }
+    agentState = {
+      workDir: str(flags, 'work_dir', DEFAULT_WORK_DIR),
+      additive: flags.get('reconfiguration_policy') === 'additive',
+    };
     unit('mesos-agent', {
       group: group.group,
       image: spec.install.images.mesosAgent,
@@ -377,10 +515,17 @@ function renderHost(spec: Spec, topo: Topology, host: TopologyHost, templates: T
     files: [...b.files.values()].sort(byPath),
     directories: [...b.directories.values()].sort(byPath),
     services,
+    software,
+    ...(agentState === undefined ? {} : { agent: agentState }),
   };
 }
 
-/** Every file, directory and service every host must have. Pure: same spec, same bytes. */
-export function renderDesiredState(spec: Spec, topology: Topology, templates: Templates): DesiredState {
-  return { topology, hosts: topology.hosts.map((h) => renderHost(spec, topology, h, templates)) };
+/** Every file, directory, package and service every host must have. Pure: same spec, same bytes. */
+export function renderDesiredState(
+  spec: Spec,
+  topology: Topology,
+  templates: Templates,
+  assets: Assets = NO_ASSETS,
+): DesiredState {
+  return { topology, hosts: topology.hosts.map((h) => renderHost(spec, topology, h, templates, assets)) };
 }

@@ -29,6 +29,11 @@ export interface DesiredFile {
   mode: number;
   sensitive: boolean;
   secret?: SecretSource;
+  /**
+   * For a sensitive file, the sha256 of its real content once its secrets were resolved (a plan
+   * against the hosts does that, so a changed secret is a changed file); never the content itself.
+   */
+  secretSha256?: string;
   /** The services that must restart when this file changes. */
   feeds: ServiceName[];
 }
@@ -48,6 +53,32 @@ export interface DesiredService {
   unit: string;
 }
 
+/**
+ * Software meso installs on a host: a package (apt, yum, or `os`: the host's own package manager,
+ * for an archive's runtime libraries), an unpacked archive, or a container image.
+ */
+export type DesiredSoftware =
+  | {
+      kind: 'package';
+      manager: 'apt' | 'yum' | 'os';
+      name: string;
+      /** Pinned (and held) version; undefined: whatever the repository has, not held. */
+      version: string | undefined;
+      feeds: ServiceName[];
+    }
+  | { kind: 'archive'; prefix: string; sha256: string; source: string; feeds: ServiceName[] }
+  | { kind: 'image'; ref: string; feeds: ServiceName[] };
+
+/** Files on the machine running meso that the spec names, read before rendering (render stays pure). */
+export interface Assets {
+  /** Text content by the path as written in the spec (repository key, certificates). */
+  text: ReadonlyMap<string, string>;
+  /** install.archive: its sha256 (of the file when readable, else install.sha256). */
+  archive?: { path: string; sha256: string };
+}
+
+export const NO_ASSETS: Assets = { text: new Map() };
+
 export interface HostDesiredState {
   host: TopologyHost;
   /** Sorted by path. */
@@ -56,6 +87,24 @@ export interface HostDesiredState {
   directories: DesiredDirectory[];
   /** In start order. */
   services: DesiredService[];
+  /** Repositories first, then packages, archives and images, in a stable order. */
+  software: DesiredSoftware[];
+  /** Agents: the work directory, and whether the agent accepts added resources and attributes. */
+  agent?: { workDir: string; additive: boolean };
+}
+
+/**
+ * Units that never run where this host's roles do not call for them, as the cookbook does it: a
+ * master that is not an agent stops the agent, an agent stops the master and ZooKeeper. The Mesos
+ * packages' own agent unit (mesos-slave.service) is never meso's and is stopped everywhere.
+ */
+export function foreignUnits(roles: readonly string[]): string[] {
+  const out: string[] = [];
+  if (!roles.includes('zookeeper')) out.push('zookeeper.service');
+  if (!roles.includes('master')) out.push('mesos-master.service');
+  if (!roles.includes('agent')) out.push('mesos-agent.service');
+  out.push('mesos-slave.service');
+  return out;
 }
 
 export interface DesiredState {

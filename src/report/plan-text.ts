@@ -78,6 +78,23 @@ export function planToText(plan: Plan): string {
       if (f.diff !== undefined) for (const line of f.diff.split('\n')) out.push(`      ${line}`);
     }
     for (const c of changes) {
+      if (c.kind !== 'package') continue;
+      const label = c.manager === 'archive' ? 'archive' : c.manager === 'docker' ? 'image' : 'package';
+      const short = (v: string | null): string =>
+        v === null ? 'any version' : c.manager === 'archive' ? `sha256:${v.slice(0, 12)}` : v;
+      const version =
+        c.manager === 'docker'
+          ? ''
+          : c.action === 'create'
+            ? ` = ${short(c.after)}`
+            : c.before === c.after
+              ? ` = ${short(c.after)}`
+              : ` ${short(c.before)} -> ${short(c.after)}`;
+      const via =
+        c.manager === 'archive' || c.manager === 'docker' ? '' : ` (${c.manager}${c.hold ? ', held' : ''})`;
+      out.push(`  ${SYMBOL[c.action]} ${label} ${c.name}${version}${via}: ${c.reason}`);
+    }
+    for (const c of changes) {
       if (c.kind === 'host') out.push(`  ${SYMBOL[c.action]} host ${c.host}: ${c.reason}`);
     }
     for (const s of plan.systemd.filter((x) => x.host === h.name)) {

@@ -35,7 +35,7 @@ export function terminalProgress(
   const list = new Listr(
     [
       {
-        title: `Write files and units on ${hosts.length} host${hosts.length === 1 ? '' : 's'}`,
+        title: `Write files, install software and units on ${hosts.length} host${hosts.length === 1 ? '' : 's'}`,
         task: (_, task) =>
           task.newListr(
             hosts.map((h) => ({ title: h, task: () => files.get(h)!.promise })),

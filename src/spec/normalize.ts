@@ -5,6 +5,7 @@ import type {
   HostGroupSpec,
   HostSpec,
   InstallSpec,
+  PackageSpec,
   Spec,
 } from './types.js';
 
@@ -78,13 +79,64 @@ function credential(v: unknown): Credential | undefined {
   return { principal: raw['principal'], secret: raw['secret'] };
 }
 
-function install(raw: Raw): InstallSpec {
+/** The package of each component when a repository is given without `packages:`. */
+export const DEFAULT_PACKAGES: Readonly<Record<'zookeeper' | 'mesos' | 'marathon', string>> = {
+  zookeeper: 'zookeeper',
+  mesos: 'mesos',
+  marathon: 'marathon',
+};
+
+const COMPONENTS = new Set(['zookeeper', 'mesos', 'marathon']);
+
+/**
+ * `packages:` as a list (every host) or a map of component -> package name (`zookeeper`, `mesos`,
+ * `marathon` go where those run; other keys on every host); `versions:` by component or package name.
+ */
+function packages(raw: Raw, method: InstallSpec['method'], hasRepository: boolean): PackageSpec[] {
+  const versions = obj(raw['versions']);
+  const given = raw['packages'];
+  let named: [string, PackageSpec['component']][];
+  if (Array.isArray(given)) named = given.map((n) => [String(n), 'extra']);
+  else if (given !== undefined)
+    named = Object.entries(obj(given)).map(([k, v]) => [
+      String(v),
+      method !== 'archive' && COMPONENTS.has(k) ? (k as PackageSpec['component']) : 'extra',
+    ]);
+  else if ((method === 'apt' || method === 'yum') && hasRepository)
+    named = Object.entries(DEFAULT_PACKAGES).map(([k, v]) => [v, k as PackageSpec['component']]);
+  else named = [];
+  const byComponent = Array.isArray(given) ? {} : obj(given);
+  return named.map(([name, component]) => {
+    const key = Object.keys(byComponent).find((k) => byComponent[k] === name);
+    const version = optStr(versions[name]) ?? (key === undefined ? undefined : optStr(versions[key]));
+    return { name, component, version };
+  });
+}
+
+function install(raw: Raw, provider: unknown): InstallSpec {
   const method = str(raw['method'], 'apt') as InstallSpec['method'];
   const images = obj(raw['images']);
   const { method: _m, images: _i, ...options } = raw;
+  const repo = raw['repository'] === undefined ? undefined : obj(raw['repository']);
   return {
     method,
     options,
+    repository:
+      repo === undefined
+        ? undefined
+        : {
+            url: optStr(repo['url']),
+            suite: optStr(repo['suite']),
+            components: Array.isArray(repo['components']) ? repo['components'].map(String) : [],
+            baseurl: optStr(repo['baseurl']),
+            key: optStr(repo['key']),
+          },
+    packages: packages(raw, method, repo !== undefined),
+    archive: optStr(raw['archive']),
+    sha256: optStr(raw['sha256']),
+    prefix: str(raw['prefix'], '/opt/mesos'),
+    missing:
+      raw['missing'] === 'warn' || (raw['missing'] === undefined && provider === 'local') ? 'warn' : 'error',
     images: {
       zookeeper: str(images['zookeeper'], DEFAULT_IMAGES.zookeeper),
       mesosMaster: str(images['mesosMaster'], DEFAULT_IMAGES.mesosMaster),
@@ -153,7 +205,7 @@ export function normalize(data: unknown): Spec {
               privateKeyPath: optStr(bastion['privateKeyPath']) ?? optStr(ssh['privateKeyPath']),
             },
     },
-    install: install(obj(root['install'])),
+    install: install(obj(root['install']), root['provider']),
     zookeeper: {
       onMasters: zkOnMasters,
       dedicated: zkOnMasters ? { hosts: [], count: undefined } : hostList(zk, 'zk'),
@@ -202,6 +254,11 @@ export function normalize(data: unknown): Spec {
               keyFile: str(ssl['keyFile'], ''),
               caFile: optStr(ssl['caFile']),
               requireCert: bool(ssl['requireCert'], false),
+              upload: {
+                cert: optStr(obj(ssl['upload'])['cert']),
+                key: optStr(obj(ssl['upload'])['key']),
+                ca: optStr(obj(ssl['upload'])['ca']),
+              },
             },
     },
     aws: obj(root['aws']),

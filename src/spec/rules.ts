@@ -793,6 +793,7 @@ const provider: Rule = ({ spec, raw }) => {
   const endpoint = spec.state.endpoint;
   if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint))
     out.push(err(['state', 'endpoint'], `endpoint '${endpoint}' is not an http(s) URL`));
+  out.push(...installRules(spec));
   if (spec.install.method === 'archive' && spec.install.options['archive'] === undefined) {
     out.push(
       err(
@@ -804,6 +805,105 @@ const provider: Rule = ({ spec, raw }) => {
   }
   return out;
 };
+
+const PACKAGE_NAME = /^[a-z0-9][a-z0-9+._-]*$/;
+const PACKAGE_VERSION = /^[A-Za-z0-9.+~:_-]+$/;
+const URL = /^(https?|file):\/\/[^\s'"\\]+$/;
+
+/** install: repositories, package names and versions, pinned images. */
+function installRules(spec: Spec): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const ins = spec.install;
+  const repo = ins.repository;
+  if (repo !== undefined && ins.method === 'apt') {
+    if (repo.url === undefined || repo.suite === undefined)
+      out.push(
+        err(
+          ['install', 'repository'],
+          'an apt repository needs url and suite',
+          'e.g. { url: http://repos.mesosphere.com/debian, suite: stretch, components: [main] }',
+        ),
+      );
+    for (const [i, c] of repo.components.entries())
+      if (!/^[A-Za-z0-9._/-]+$/.test(c))
+        out.push(err(['install', 'repository', 'components', i], `component '${c}' has unsafe characters`));
+    if (repo.suite !== undefined && !/^[A-Za-z0-9._/-]+$/.test(repo.suite))
+      out.push(err(['install', 'repository', 'suite'], `suite '${repo.suite}' has unsafe characters`));
+  }
+  if (repo !== undefined && ins.method === 'yum' && repo.baseurl === undefined)
+    out.push(
+      err(
+        ['install', 'repository'],
+        'a yum repository needs baseurl',
+        'e.g. { baseurl: http://repos.mesosphere.com/el/7/x86_64/ }',
+      ),
+    );
+  if (repo !== undefined && ins.method !== 'apt' && ins.method !== 'yum')
+    out.push(
+      warn(
+        ['install', 'repository'],
+        `install.method ${ins.method} does not use a repository`,
+        'remove install.repository, or use method apt or yum',
+      ),
+    );
+  for (const key of ['url', 'baseurl'] as const) {
+    const v = repo?.[key];
+    if (v !== undefined && !URL.test(v))
+      out.push(err(['install', 'repository', key], `'${v}' is not an http(s) or file URL`));
+  }
+  const given = spec.install.options['packages'];
+  ins.packages.forEach((p, i) => {
+    const where: SpecPath = Array.isArray(given)
+      ? ['install', 'packages', i]
+      : ['install', 'packages', Object.keys(given as Record<string, unknown>)[i] ?? i];
+    if (given !== undefined && !PACKAGE_NAME.test(p.name))
+      out.push(err(where, `package name '${p.name}' is not a valid package name`));
+    if (p.version !== undefined && !PACKAGE_VERSION.test(p.version))
+      out.push(err(['install', 'versions'], `version '${p.version}' of ${p.name} has unsafe characters`));
+  });
+  const versions = spec.install.options['versions'];
+  if (versions !== null && typeof versions === 'object') {
+    const known = new Set([
+      ...ins.packages.map((p) => p.name),
+      ...(Array.isArray(given) ? [] : Object.keys((given ?? {}))),
+    ]);
+    for (const k of Object.keys(versions)) {
+      if (!known.has(k))
+        out.push(
+          err(
+            ['install', 'versions', k],
+            `versions.${k} names no package`,
+            ins.packages.length === 0
+              ? 'list the packages in install.packages (or give install.repository for the defaults)'
+              : `pin one of: ${[...known].join(', ')}`,
+          ),
+        );
+    }
+  }
+  if (ins.method === 'docker') {
+    for (const [key, image] of Object.entries(ins.images)) {
+      const last = image.split('/').pop() ?? image;
+      if (!image.includes('@') && (!last.includes(':') || last.endsWith(':latest')))
+        out.push(
+          err(
+            ['install', 'images', key],
+            `image '${image}' is not pinned`,
+            'give a tag other than latest, or a digest (name@sha256:...)',
+          ),
+        );
+    }
+  }
+  const key = spec.security.ssl?.upload.key;
+  if (key !== undefined && !SAFE.secretRef.test(key))
+    out.push(
+      err(
+        ['security', 'ssl', 'upload', 'key'],
+        'the key must be given by reference, never inline',
+        'use file:PATH (or env:NAME)',
+      ),
+    );
+  return out;
+}
 
 export const RULES: readonly Rule[] = [
   masterCount,

@@ -41,10 +41,45 @@ export interface SshSpec {
   bastion: { host: string; user: string; port: number; privateKeyPath: string | undefined } | undefined;
 }
 
+/** What a package installs: the role-scoped components, or `extra` (every host). */
+export type Component = 'zookeeper' | 'mesos' | 'marathon' | 'extra';
+
+export interface PackageSpec {
+  name: string;
+  component: Component;
+  /** Pinned version (apt `1.11.0-2.0.1.debian9`, yum `1.11.0-2.0.1.el7`); undefined: any, not held. */
+  version: string | undefined;
+}
+
+export interface RepositorySpec {
+  /** apt: URIs; yum: undefined. */
+  url: string | undefined;
+  suite: string | undefined;
+  components: string[];
+  /** yum: baseurl. */
+  baseurl: string | undefined;
+  /** The signing key, a file on the machine running meso (as written: `~` and relative paths allowed). */
+  key: string | undefined;
+}
+
 export interface InstallSpec {
   method: InstallMethod;
   /** The rest of `install:` as written; its details belong to the install methods. */
   options: Readonly<Record<string, unknown>>;
+  repository: RepositorySpec | undefined;
+  /**
+   * apt/yum: the packages (a component's package goes where that component runs, `extra` ones on
+   * every host); archive: the runtime libraries from the OS packages (all `extra`).
+   */
+  packages: PackageSpec[];
+  /** archive: the tarball on the machine running meso, as written. */
+  archive: string | undefined;
+  /** archive: the tarball's expected sha256, when given. */
+  sha256: string | undefined;
+  /** archive: where it is unpacked. */
+  prefix: string;
+  /** method none: a missing binary is an error, or only reported. */
+  missing: 'error' | 'warn';
   images: {
     zookeeper: string;
     mesosMaster: string;
@@ -118,6 +153,8 @@ export interface SecuritySpec {
         keyFile: string;
         caFile: string | undefined;
         requireCert: boolean;
+        /** Files on the machine running meso to upload: cert and ca paths, key a secret reference. */
+        upload: { cert: string | undefined; key: string | undefined; ca: string | undefined };
       }
     | undefined;
 }

@@ -9,7 +9,7 @@ export interface ExecResult {
 export interface HostConnection {
   readonly name: string;
   /** Run a fixed command; values go in `stdin` or as quoted args, never pasted. */
-  exec(command: string, opts?: { stdin?: string; timeoutMs?: number }): Promise<ExecResult>;
+  exec(command: string, opts?: { stdin?: string | Buffer; timeoutMs?: number }): Promise<ExecResult>;
   close(): Promise<void>;
 }
 

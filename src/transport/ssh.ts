@@ -517,7 +517,10 @@ class SshHostConnection implements SshConnection {
     });
   }
 
-  async exec(command: string, opts: { stdin?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(
+    command: string,
+    opts: { stdin?: string | Buffer; timeoutMs?: number } = {},
+  ): Promise<ExecResult> {
     if (this.closed || this.peerClosed) {
       throw new MesoError('SshConnectionLost', `${this.name}: the SSH connection is closed`, {
         hint: 'this is a bug in meso if close() was called; otherwise the host dropped the connection: retry',
@@ -532,7 +535,10 @@ class SshHostConnection implements SshConnection {
     }
   }
 
-  private async run(command: string, opts: { stdin?: string; timeoutMs?: number }): Promise<ExecResult> {
+  private async run(
+    command: string,
+    opts: { stdin?: string | Buffer; timeoutMs?: number },
+  ): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? this.opts.defaultTimeoutMs;
     const line = remoteCommandLine(command, {
       sudo: this.sudo,

@@ -37,7 +37,10 @@ export type MesoErrorCode =
   | 'SshSudoFailed'
   | 'AwsCallFailed'
   | 'AwsConflict'
-  | 'AwsTimeout';
+  | 'AwsTimeout'
+  | 'AssetUnavailable'
+  | 'SoftwareMissing'
+  | 'InstallFailed';
 
 export class MesoError extends Error {
   readonly code: MesoErrorCode;

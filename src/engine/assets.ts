@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Assets } from '../render/types.js';
+import type { Spec } from '../spec/types.js';
+import { MesoError } from '../util/errors.js';
+
+/** A path as written in cluster.yaml: `~/` is the home directory, relative paths are from the spec's directory. */
+export function specPath(specFile: string, p: string): string {
+  if (p.startsWith('~/')) return join(homedir(), p.slice(2));
+  return isAbsolute(p) ? p : resolve(dirname(specFile), p);
+}
+
+export async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function text(specFile: string, p: string, field: string): Promise<string> {
+  const path = specPath(specFile, p);
+  let content: string;
+  try {
+    content = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new MesoError(
+      'AssetUnavailable',
+      `${field}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      {
+        hint: `put the file there, or change ${field} (relative paths are from the spec's directory)`,
+      },
+    );
+  }
+  if (field === 'install.repository.key' && !content.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) {
+    throw new MesoError('AssetUnavailable', `${field}: ${path} is not an ASCII-armored OpenPGP public key`, {
+      hint: `export it armored: gpg --armor --export KEYID > ${p}`,
+    });
+  }
+  return content;
+}
+
+/**
+ * Read the files on this machine that the spec names (the repository key, certificates to upload)
+ * and hash the archive, so that rendering stays pure. Secrets are not read here: they are resolved
+ * only when a plan is made against the hosts, and at apply time.
+ */
+export async function readAssets(spec: Spec, specFile: string): Promise<Assets> {
+  const texts = new Map<string, string>();
+  const key = spec.install.repository?.key;
+  if (key !== undefined && (spec.install.method === 'apt' || spec.install.method === 'yum'))
+    texts.set(key, await text(specFile, key, 'install.repository.key'));
+  const up = spec.security.ssl?.upload;
+  if (up?.cert !== undefined) texts.set(up.cert, await text(specFile, up.cert, 'security.ssl.upload.cert'));
+  if (up?.ca !== undefined) texts.set(up.ca, await text(specFile, up.ca, 'security.ssl.upload.ca'));
+  const archive = spec.install.method === 'archive' ? spec.install.archive : undefined;
+  if (archive === undefined) return { text: texts };
+  const path = specPath(specFile, archive);
+  let sha256: string;
+  try {
+    sha256 = await fileSha256(path);
+  } catch (e) {
+    if (spec.install.sha256 !== undefined)
+      return { text: texts, archive: { path, sha256: spec.install.sha256 } };
+    throw new MesoError(
+      'AssetUnavailable',
+      `install.archive: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      { hint: 'build or download the Mesos tarball there, or give install.sha256 to plan without it' },
+    );
+  }
+  if (spec.install.sha256 !== undefined && spec.install.sha256 !== sha256) {
+    throw new MesoError(
+      'AssetUnavailable',
+      `install.archive: ${path} has sha256 ${sha256}, not the ${spec.install.sha256} install.sha256 expects`,
+      { hint: 'use the right tarball, or update install.sha256' },
+    );
+  }
+  return { text: texts, archive: { path, sha256 } };
+}
