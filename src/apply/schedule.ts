@@ -45,7 +45,8 @@ function checkQuorum(
   live: LiveState,
   service: ServiceName,
 ): void {
-  if (restarting.length === 0) return;
+  // Restarting members that are down takes nothing down; a single member has no quorum to keep.
+  if (!restarting.some((h) => isRunning(live, h, service)) || members.length === 1) return;
   const down = members.filter((h) => !isRunning(live, h, service));
   const upDuringRestart = members.length - down.length - 1;
   if (upDuringRestart < quorum) {

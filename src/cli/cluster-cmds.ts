@@ -107,6 +107,8 @@ async function prepare(
   backend: StateBackend,
   create: boolean,
   say: ReturnType<typeof reporter>,
+  /** destroy and status change no file: files the spec names may be gone. */
+  lenient = false,
 ): Promise<Prepared> {
   const state = await readState(backend, spec);
   const names = deriveTopology(spec).hosts.map((h) => h.name);
@@ -133,7 +135,7 @@ async function prepare(
   const addresses = knownAddresses(spec, state, names);
   if (cloud !== undefined) for (const [n, k] of cloudAddresses(cloud)) addresses.set(n, k);
   const topology = deriveTopology(spec, addresses);
-  const desired = renderDesiredState(spec, topology, templates, await readAssets(spec, file));
+  const desired = renderDesiredState(spec, topology, templates, await readAssets(spec, file, { lenient }));
   const pool = new ConnectionPool((name) => {
     const h = topology.hosts.find((x) => x.name === name);
     const address = h?.address ?? state.hosts[name]?.address ?? name;
@@ -173,9 +175,10 @@ function checkPrograms(p: Prepared, raw: Observed['raw'], say: ReturnType<typeof
   if (missing.length === 0) return;
   const lines = missing.map((m) => `${m.program} (for ${m.service}) is not on ${m.hosts.join(', ')}`);
   if (p.spec.install.method === 'docker') {
+    const hosts = [...new Set(missing.flatMap((m) => m.hosts))];
     throw new MesoError(
       'SoftwareMissing',
-      `install.method docker needs the Docker engine: ${lines.join('; ')}`,
+      `install.method docker needs the Docker engine, which is not on ${hosts.join(', ')}`,
       {
         hint: 'install Docker on these hosts (or choose another install.method)',
       },
@@ -674,7 +677,7 @@ function report(e: ApplyEvent, say: ReturnType<typeof reporter>): void {
 export async function statusCommand(file: string, opts: ClusterOptions, io: Io): Promise<number> {
   const spec = await loadOrFail(file, io);
   const backend = stateBackend(spec, file);
-  const p = await prepare(spec, file, backend, false, reporter(io, false));
+  const p = await prepare(spec, file, backend, false, reporter(io, false), true);
   try {
     if (p.toCreate.length > 0) {
       throw new MesoError('UsageError', `hosts not created yet: ${p.toCreate.join(', ')}`, {
@@ -795,7 +798,7 @@ export async function destroyCommand(file: string, opts: ClusterOptions, io: Io)
   const lock = await backend.lock(`meso destroy ${file}`);
   let p: Prepared | undefined;
   try {
-    p = await prepare(spec, file, backend, false, say);
+    p = await prepare(spec, file, backend, false, say, true);
     const hosts = Object.keys(p.state.hosts).sort();
     if (hosts.length === 0) {
       say('done', 'nothing to destroy: the state knows no hosts');

@@ -19,12 +19,13 @@ export async function fileSha256(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function text(specFile: string, p: string, field: string): Promise<string> {
+async function text(specFile: string, p: string, field: string, lenient: boolean): Promise<string> {
   const path = specPath(specFile, p);
   let content: string;
   try {
     content = await readFile(path, 'utf8');
   } catch (e) {
+    if (lenient) return `(${path} could not be read)\n`;
     throw new MesoError(
       'AssetUnavailable',
       `${field}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
@@ -46,14 +47,21 @@ async function text(specFile: string, p: string, field: string): Promise<string>
  * and hash the archive, so that rendering stays pure. Secrets are not read here: they are resolved
  * only when a plan is made against the hosts, and at apply time.
  */
-export async function readAssets(spec: Spec, specFile: string): Promise<Assets> {
+export async function readAssets(
+  spec: Spec,
+  specFile: string,
+  opts: { lenient?: boolean } = {},
+): Promise<Assets> {
+  // lenient: for commands that change no file (destroy, status), a missing file is no error.
+  const lenient = opts.lenient === true;
   const texts = new Map<string, string>();
   const key = spec.install.repository?.key;
-  if (key !== undefined && (spec.install.method === 'apt' || spec.install.method === 'yum'))
-    texts.set(key, await text(specFile, key, 'install.repository.key'));
+  if (key !== undefined && ['apt', 'yum', 'archive'].includes(spec.install.method))
+    texts.set(key, await text(specFile, key, 'install.repository.key', lenient));
   const up = spec.security.ssl?.upload;
-  if (up?.cert !== undefined) texts.set(up.cert, await text(specFile, up.cert, 'security.ssl.upload.cert'));
-  if (up?.ca !== undefined) texts.set(up.ca, await text(specFile, up.ca, 'security.ssl.upload.ca'));
+  if (up?.cert !== undefined)
+    texts.set(up.cert, await text(specFile, up.cert, 'security.ssl.upload.cert', lenient));
+  if (up?.ca !== undefined) texts.set(up.ca, await text(specFile, up.ca, 'security.ssl.upload.ca', lenient));
   const archive = spec.install.method === 'archive' ? spec.install.archive : undefined;
   if (archive === undefined) return { text: texts };
   const path = specPath(specFile, archive);

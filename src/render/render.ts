@@ -194,7 +194,10 @@ function repositoryFiles(b: HostBuilder, spec: Spec, software: DesiredSoftware[]
   const pinned = software.flatMap((s) =>
     s.kind === 'package' && s.version !== undefined ? [[s.name, s.version] as const] : [],
   );
-  if (ins.method === 'apt') {
+  // An archive's runtime libraries may come from a repository too: apt by url, yum by baseurl.
+  const apt = ins.method === 'apt' || (ins.method === 'archive' && repo?.url !== undefined);
+  const yum = ins.method === 'yum' || (ins.method === 'archive' && repo?.baseurl !== undefined);
+  if (apt) {
     if (repo !== undefined) {
       const lines = [
         `# ${MANAGED}`,
@@ -221,7 +224,7 @@ function repositoryFiles(b: HostBuilder, spec: Spec, software: DesiredSoftware[]
       );
     }
   }
-  if (ins.method === 'yum' && repo !== undefined) {
+  if (yum && repo !== undefined) {
     const lines = [
       `# ${MANAGED}`,
       '[meso]',

@@ -815,7 +815,10 @@ function installRules(spec: Spec): Diagnostic[] {
   const out: Diagnostic[] = [];
   const ins = spec.install;
   const repo = ins.repository;
-  if (repo !== undefined && ins.method === 'apt') {
+  if (
+    repo !== undefined &&
+    (ins.method === 'apt' || (ins.method === 'archive' && repo.baseurl === undefined))
+  ) {
     if (repo.url === undefined || repo.suite === undefined)
       out.push(
         err(
@@ -838,12 +841,12 @@ function installRules(spec: Spec): Diagnostic[] {
         'e.g. { baseurl: http://repos.mesosphere.com/el/7/x86_64/ }',
       ),
     );
-  if (repo !== undefined && ins.method !== 'apt' && ins.method !== 'yum')
+  if (repo !== undefined && (ins.method === 'docker' || ins.method === 'none'))
     out.push(
       warn(
         ['install', 'repository'],
         `install.method ${ins.method} does not use a repository`,
-        'remove install.repository, or use method apt or yum',
+        'remove install.repository, or use method apt, yum or archive',
       ),
     );
   for (const key of ['url', 'baseurl'] as const) {
@@ -855,7 +858,7 @@ function installRules(spec: Spec): Diagnostic[] {
   ins.packages.forEach((p, i) => {
     const where: SpecPath = Array.isArray(given)
       ? ['install', 'packages', i]
-      : ['install', 'packages', Object.keys(given as Record<string, unknown>)[i] ?? i];
+      : ['install', 'packages', Object.keys((given ?? {}) as Record<string, unknown>)[i] ?? i];
     if (given !== undefined && !PACKAGE_NAME.test(p.name))
       out.push(err(where, `package name '${p.name}' is not a valid package name`));
     if (p.version !== undefined && !PACKAGE_VERSION.test(p.version))
@@ -865,7 +868,7 @@ function installRules(spec: Spec): Diagnostic[] {
   if (versions !== null && typeof versions === 'object') {
     const known = new Set([
       ...ins.packages.map((p) => p.name),
-      ...(Array.isArray(given) ? [] : Object.keys((given ?? {}))),
+      ...(Array.isArray(given) ? [] : Object.keys(given ?? {})),
     ]);
     for (const k of Object.keys(versions)) {
       if (!known.has(k))

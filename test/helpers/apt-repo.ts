@@ -19,6 +19,8 @@ export interface FakePackage {
   /** Depends: field entries (other fake packages, with or without a version constraint). */
   depends?: string[];
   description?: string;
+  /** A maintainer script run after unpacking (`#!/bin/sh` and `set -e` are added). */
+  postinst?: string;
 }
 
 export interface AptRepo {
@@ -185,6 +187,10 @@ async function buildDeb(pkg: FakePackage, tree: string, repoDir: string): Promis
   }
   await writeFile(join(tree, 'DEBIAN', 'control'), control(pkg));
   await chmod(join(tree, 'DEBIAN', 'control'), 0o644);
+  if (pkg.postinst !== undefined) {
+    await writeFile(join(tree, 'DEBIAN', 'postinst'), `#!/bin/sh\nset -e\n${pkg.postinst}\n`);
+    await chmod(join(tree, 'DEBIAN', 'postinst'), 0o755);
+  }
 
   const upstream = pkg.version.replace(/^[0-9]+:/, '');
   const prefix = pkg.name.startsWith('lib') && pkg.name.length > 3 ? pkg.name.slice(0, 4) : pkg.name[0];
