@@ -324,11 +324,10 @@ void describe('install methods on local hosts', { skip: labSkip(), timeout: 25 *
       });
       writeFileSync(join(build, 'lib', 'libmesos-1.11.2.so'), 'not really a library\n');
       const tarball = join(dir, 'mesos-1.11.2.tar.gz');
-      await new Promise<void>((res, rej) =>
-        execFile('tar', ['-czf', tarball, '-C', join(dir, 'build'), 'mesos-1.11.2'], (e) =>
-          e ? rej(e) : res(),
-        ),
+      const tar = await new Promise<Error | null>((res) =>
+        execFile('tar', ['-czf', tarball, '-C', join(dir, 'build'), 'mesos-1.11.2'], (e) => res(e)),
       );
+      assert.equal(tar, null);
       const archive = ['method: archive', `archive: ${tarball}`, repository, 'packages: [libmeso-runtime]'];
       writeFileSync(file, spec(archive, { resources: 'cpus:2;mem:512', security }));
       const archived = await meso('apply', file, '--auto-approve');
@@ -361,10 +360,13 @@ void describe('install methods on local hosts', { skip: labSkip(), timeout: 25 *
         docker.stderr,
         /install\.method docker needs the Docker engine, which is not on master-1, w-1/,
       );
+      passed = true;
     } finally {
       await server?.close();
       const destroyed = await meso('destroy', file, '--auto-approve');
-      assert.equal(destroyed.code, 0, destroyed.stderr);
+      // A failed destroy fails the test, without hiding why the test failed before it.
+      if (passed) assert.equal(destroyed.code, 0, destroyed.stderr);
+      else if (destroyed.code !== 0) process.stderr.write(`destroy failed too: ${destroyed.stderr}\n`);
       if (repo !== undefined) rmSync(repo.dir, { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });
     }
