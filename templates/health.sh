@@ -2,6 +2,7 @@
 # meso's health probes on one host, in one round trip. Fixed text; what to probe arrives on stdin:
 #   Z <port>                          ask the local ZooKeeper for its role (four-letter word srvr)
 #   H <name> <address> <port> <path>  HTTP GET (e.g. a master's /metrics/snapshot, Marathon's /ping)
+#   P <name> <address> <port> <path> <base64 JSON body>  HTTP POST (the master's operator API)
 # Answers:
 #   Z <leader|follower|standalone|observer|down>
 #   H <name> <the raw HTTP response, base64, at most 256 KiB; empty when nothing answered>
@@ -20,6 +21,12 @@ while IFS=$'\t' read -r kind a b c d; do
     H)
       # shellcheck disable=SC2016 # expanded by the inner bash, from its arguments.
       response=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n" "$3" "$1" >&3 && head -c 262144 <&3' _ "$b" "$c" "$d" 2>/dev/null | base64 -w0)
+      printf 'H\t%s\t%s\n' "$a" "$response"
+      ;;
+    P)
+      IFS=$'\t' read -r path body <<<"$d"
+      # shellcheck disable=SC2016 # expanded by the inner bash, from its arguments.
+      response=$(timeout 10 bash -c 'body=$(printf %s "$4" | base64 -d) && exec 3<>"/dev/tcp/$1/$2" && printf "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s" "$3" "$1" "${#body}" "$body" >&3 && head -c 262144 <&3' _ "$b" "$c" "$path" "$body" 2>/dev/null | base64 -w0)
       printf 'H\t%s\t%s\n' "$a" "$response"
       ;;
   esac

@@ -126,7 +126,10 @@ const PACKAGES: FakePackage[] = [
   },
 ];
 
-function spec(install: string[], opts: { resources?: string; security?: string[] } = {}): string {
+function spec(
+  install: string[],
+  opts: { resources?: string; security?: string[]; drain?: string } = {},
+): string {
   return [
     'apiVersion: meso/v1',
     'kind: Cluster',
@@ -137,7 +140,7 @@ function spec(install: string[], opts: { resources?: string; security?: string[]
     ...install.map((l) => `  ${l}`),
     'masters: { count: 1 }',
     'marathon: { enabled: true }',
-    `agents: [{ group: w, count: 1, attributes: { rack: r1 }, resources: "${opts.resources ?? 'cpus:1;mem:512'}" }]`,
+    `agents: [{ group: w, count: 1, attributes: { rack: r1 }, resources: "${opts.resources ?? 'cpus:1;mem:512'}"${opts.drain === undefined ? '' : `, drain: ${opts.drain}`} }]`,
     ...(opts.security ?? []),
     '',
   ].join('\n');
@@ -245,10 +248,25 @@ void describe('install methods on local hosts', { skip: labSkip(), timeout: 25 *
         reset.stdout,
         /↻ service mesos-agent\.service: resources or attributes changed, which Mesos refuses to recover: stop, remove \/var\/lib\/mesos\/meta\/slaves\/latest, start/,
       );
+      assert.match(reset.stdout, /\(its tasks are lost; agents\[\]\.drain drains first\)/);
+      // With agents[].drain, the master drains it first (DRAIN_AGENT, until DRAINED).
+      writeFileSync(
+        file,
+        spec(['method: apt', repository, 'versions: { mesos: 1.11.1-1 }'], {
+          resources: 'cpus:2;mem:512',
+          drain: '{ gracePeriodSeconds: 5, timeoutSeconds: 60 }',
+        }),
+      );
+      const drained = await meso('plan', file);
+      assert.match(drained.stdout, /drain it through the master \(grace period 5 s\), stop, remove/);
       const before = (await onHost('w-1', 'readlink /var/lib/mesos/meta/slaves/latest')).stdout.trim();
       const resetDone = await meso('apply', file, '--auto-approve');
       assert.equal(resetDone.code, 0, resetDone.stderr);
+      const oldId = before.split('/').pop()!;
+      assert.ok(resetDone.stderr.includes(`w-1: w-1 (${oldId}) drained`), resetDone.stderr);
       assert.match(resetDone.stderr, /w-1: the agent's resources or attributes changed/);
+      const drainCalls = await onHost('master-1', `curl -sf http://${m}:5050/meso/drained`);
+      assert.deepEqual(JSON.parse(drainCalls.stdout), [oldId]);
       const after = (
         await onHost('w-1', 'readlink /var/lib/mesos/meta/slaves/latest; systemctl is-active mesos-agent')
       ).stdout.split('\n');

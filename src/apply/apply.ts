@@ -25,7 +25,8 @@ export type ApplyEvent =
   | { type: 'archive'; host: string; prefix: string; bytes: number }
   | { type: 'image'; host: string; image: string }
   | { type: 'warning'; host: string; message: string }
-  | { type: 'agent-reset'; host: string; workDir: string };
+  | { type: 'agent-reset'; host: string; workDir: string }
+  | { type: 'drain'; host: string; message: string };
 
 /** What one host now has, to be saved in state as soon as it is known. */
 export interface HostApplied {
@@ -40,6 +41,11 @@ export interface ApplyDeps {
   connection: (host: string) => Promise<HostConnection>;
   templates: Templates;
   secrets: SecretReader;
+  /** Drain an agent through the master (agents[].drain) before its recovery is reset. */
+  drainAgent?: (
+    host: string,
+    drain: { gracePeriodSeconds: number; timeoutSeconds: number },
+  ) => Promise<string>;
   /** The archive to upload, from the machine running meso (default: read the file). */
   readArchive?: (path: string) => Promise<Buffer>;
   /** Waits until a wave's gate holds (ZooKeeper has a leader, the master is healthy, ...). */
@@ -283,6 +289,11 @@ export async function applyPlan(
           (c): c is ServiceChange => c.kind === 'service' && c.host === host && c.service === wave.service,
         );
         const reset = wave.action === 'restart' ? change?.recovery : undefined;
+        if (reset?.drain !== undefined) {
+          if (deps.drainAgent === undefined)
+            throw new MesoError('Internal', `the plan drains ${host}, but apply was given no way to drain`);
+          deps.onEvent({ type: 'drain', host, message: await deps.drainAgent(host, reset.drain) });
+        }
         if (reset !== undefined) deps.onEvent({ type: 'agent-reset', host, workDir: reset.workDir });
         const r = await conn.exec(
           reset !== undefined

@@ -54,6 +54,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { shellQuoteArg } from '../util/shell.js';
 import { makeGate, ensembleModes, probe } from '../verify/gates.js';
 import type { GateOptions } from '../verify/gates.js';
+import { drainAgent } from '../verify/drain.js';
 import { ensembleVerdict, masterHealth } from '../verify/health.js';
 import { loadOrFail } from './common.js';
 import type { Io } from './io.js';
@@ -379,7 +380,12 @@ interface SavedPlan {
 /** What makes two plans the same plan: every change's address, action and fingerprints, in order. */
 const identity = (changes: readonly Record<string, unknown>[]): string =>
   JSON.stringify(
-    changes.map((c) => [c['address'], c['action'], c['before_sha256'] ?? null, c['sha256'] ?? null]),
+    changes.map((c) => [
+      c['address'],
+      c['action'],
+      c['before_sha256'] ?? c['before_version'] ?? null,
+      c['sha256'] ?? c['version'] ?? null,
+    ]),
   );
 
 async function readSavedPlan(path: string): Promise<SavedPlan & { saved: NonNullable<SavedPlan['saved']> }> {
@@ -556,6 +562,7 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
       templates,
       secrets: secretReader(),
       gate: gateFor(ready, cur, say),
+      drainAgent: (host, drain) => drainAgent(gateOptions(ready), host, drain),
       onHostApplied: async (a) => {
         recordApplied(state, ready, a);
         await ready.save();
@@ -661,6 +668,9 @@ function report(e: ApplyEvent, say: ReturnType<typeof reporter>): void {
       say(e.type, `${e.host}: docker pull ${e.image}`, { host: e.host });
       break;
     case 'warning':
+      say(e.type, `${e.host}: ${e.message}`, { host: e.host });
+      break;
+    case 'drain':
       say(e.type, `${e.host}: ${e.message}`, { host: e.host });
       break;
     case 'agent-reset':

@@ -66,7 +66,13 @@ export function planToJson(plan: Plan): Record<string, unknown> {
           service: c.service,
           unit: c.unit,
           phase: c.phase + 1,
-          ...(c.recovery === undefined ? {} : { recovery: 'reset', work_dir: c.recovery.workDir }),
+          ...(c.recovery === undefined
+            ? {}
+            : {
+                recovery: 'reset',
+                work_dir: c.recovery.workDir,
+                drain_grace_seconds: c.recovery.drain?.gracePeriodSeconds ?? null,
+              }),
         };
       }
       return {

@@ -333,10 +333,18 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
           service: svc.name,
           unit: svc.unit,
           phase: index,
-          recovery: { reset: true, workDir: h.agent!.workDir },
+          recovery: {
+            reset: true,
+            workDir: h.agent!.workDir,
+            ...(h.agent!.drain === undefined ? {} : { drain: h.agent!.drain }),
+          },
           reason:
-            'resources or attributes changed, which Mesos refuses to recover: stop, remove ' +
-            `${h.agent!.workDir}/meta/slaves/latest, start, wait for it to register again (its tasks are lost)`,
+            'resources or attributes changed, which Mesos refuses to recover: ' +
+            (h.agent!.drain === undefined
+              ? ''
+              : `drain it through the master (grace period ${h.agent!.drain.gracePeriodSeconds} s), `) +
+            `stop, remove ${h.agent!.workDir}/meta/slaves/latest, start, wait for it to register again` +
+            (h.agent!.drain === undefined ? ' (its tasks are lost; agents[].drain drains first)' : ''),
         });
         continue;
       }

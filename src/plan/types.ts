@@ -46,7 +46,12 @@ export interface ServiceChange extends ChangeBase {
    * An agent whose resources or attributes change cannot recover its checkpointed state: it is
    * stopped, its `<workDir>/meta/slaves/latest` removed, started, and waited for to re-register.
    */
-  recovery?: { reset: true; workDir: string };
+  recovery?: {
+    reset: true;
+    workDir: string;
+    /** Drained through the master first (agents[].drain). */
+    drain?: { gracePeriodSeconds: number; timeoutSeconds: number };
+  };
 }
 
 export type SoftwareManager = 'apt' | 'yum' | 'os' | 'archive' | 'docker';

@@ -499,6 +499,7 @@ function renderHost(
     agentState = {
       workDir: str(flags, 'work_dir', DEFAULT_WORK_DIR),
       additive: flags.get('reconfiguration_policy') === 'additive',
+      ...(group.drain === undefined ? {} : { drain: group.drain }),
     };
     unit('mesos-agent', {
       group: group.group,

@@ -90,7 +90,11 @@ export interface HostDesiredState {
   /** Repositories first, then packages, archives and images, in a stable order. */
   software: DesiredSoftware[];
   /** Agents: the work directory, and whether the agent accepts added resources and attributes. */
-  agent?: { workDir: string; additive: boolean };
+  agent?: {
+    workDir: string;
+    additive: boolean;
+    drain?: { gracePeriodSeconds: number; timeoutSeconds: number };
+  };
 }
 
 /**

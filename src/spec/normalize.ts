@@ -179,6 +179,13 @@ export function normalize(data: unknown): Spec {
       flags: flags(raw['flags']),
       maxUnavailable:
         typeof raw['maxUnavailable'] === 'number' ? raw['maxUnavailable'] : str(raw['maxUnavailable'], '10%'),
+      drain:
+        raw['drain'] === true || (raw['drain'] !== null && typeof raw['drain'] === 'object')
+          ? {
+              gracePeriodSeconds: num(obj(raw['drain'])['gracePeriodSeconds'], 300),
+              timeoutSeconds: num(obj(raw['drain'])['timeoutSeconds'], 900),
+            }
+          : undefined,
     };
   });
 

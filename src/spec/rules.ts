@@ -858,7 +858,7 @@ function installRules(spec: Spec): Diagnostic[] {
   ins.packages.forEach((p, i) => {
     const where: SpecPath = Array.isArray(given)
       ? ['install', 'packages', i]
-      : ['install', 'packages', Object.keys((given ?? {}))[i] ?? i];
+      : ['install', 'packages', Object.keys(given ?? {})[i] ?? i];
     if (given !== undefined && !PACKAGE_NAME.test(p.name))
       out.push(err(where, `package name '${p.name}' is not a valid package name`));
     if (p.version !== undefined && !PACKAGE_VERSION.test(p.version))

@@ -122,6 +122,15 @@ export interface AgentGroupSpec extends HostGroupSpec {
   flags: Flags;
   /** How many agents of this group may be down at once during a rolling change. */
   maxUnavailable: string | number;
+  /** Drain through the master before an agent's recovery is reset; undefined: no drain. */
+  drain: DrainSpec | undefined;
+}
+
+export interface DrainSpec {
+  /** DRAIN_AGENT's max_grace_period: how long tasks get to finish. */
+  gracePeriodSeconds: number;
+  /** How long meso waits for the agent to be DRAINED. */
+  timeoutSeconds: number;
 }
 
 export interface MarathonSpec {

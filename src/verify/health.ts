@@ -6,6 +6,8 @@ export interface HttpProbe {
   address: string;
   port: number;
   path: string;
+  /** A JSON body: the probe is a POST (the master's operator API). */
+  body?: string;
 }
 
 export interface HttpAnswer {
@@ -25,7 +27,12 @@ export function healthCommand(script: string): string {
 export function healthInput(req: { zkPort?: number; http: readonly HttpProbe[] }): string {
   const lines = [
     ...(req.zkPort === undefined ? [] : [`Z\t${req.zkPort}`]),
-    ...req.http.map((p) => ['H', p.name, p.address, String(p.port), p.path].join('\t')),
+    ...req.http.map((p) =>
+      (p.body === undefined
+        ? ['H', p.name, p.address, String(p.port), p.path]
+        : ['P', p.name, p.address, String(p.port), p.path, Buffer.from(p.body, 'utf8').toString('base64')]
+      ).join('\t'),
+    ),
   ];
   for (const l of lines) if (/[\n\r\0]/.test(l)) throw new Error(`cannot probe ${JSON.stringify(l)}`);
   return `${lines.join('\n')}\n`;

@@ -1,0 +1,116 @@
+import { MesoError } from '../util/errors.js';
+import type { GateOptions } from './gates.js';
+import { probe } from './gates.js';
+import { masterHealth } from './health.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface AgentEntry {
+  agent_info?: { id?: { value?: string }; hostname?: string };
+  drain_info?: { state?: string };
+  deactivated?: boolean;
+}
+
+/** The leading master, asked from each master host itself (a standby redirects /master/state). */
+async function leader(opts: GateOptions): Promise<{ name: string; address: string } | undefined> {
+  for (const m of opts.topology.masters) {
+    const a = await probe(opts, m.name, {
+      zk: false,
+      http: [
+        { name: 'metrics', address: m.privateAddress, port: opts.masterPort, path: '/metrics/snapshot' },
+      ],
+    });
+    if (masterHealth(a.http.get('metrics')).elected) return { name: m.name, address: m.privateAddress };
+  }
+  return undefined;
+}
+
+async function operator(
+  opts: GateOptions,
+  master: { name: string; address: string },
+  body: Record<string, unknown>,
+): Promise<{ status: number; json: unknown }> {
+  const a = await probe(opts, master.name, {
+    zk: false,
+    http: [
+      {
+        name: 'api',
+        address: master.address,
+        port: opts.masterPort,
+        path: '/api/v1',
+        body: JSON.stringify(body),
+      },
+    ],
+  });
+  const r = a.http.get('api');
+  let json: unknown;
+  try {
+    json = JSON.parse(r?.body ?? '');
+  } catch {
+    json = undefined;
+  }
+  return { status: r?.status ?? 0, json };
+}
+
+function agents(json: unknown): AgentEntry[] {
+  const list = (json as { get_agents?: { agents?: unknown } } | undefined)?.get_agents?.agents;
+  return Array.isArray(list) ? (list as AgentEntry[]) : [];
+}
+
+/**
+ * Drain one agent through the leading master's operator API (Mesos 1.9+: DRAIN_AGENT, then
+ * GET_AGENTS until its drain state is DRAINED), before its recovery is reset. An agent the master
+ * does not know has nothing to drain. Returns what it did, for the progress report.
+ */
+export async function drainAgent(
+  opts: GateOptions,
+  agent: string,
+  drain: { gracePeriodSeconds: number; timeoutSeconds: number },
+): Promise<string> {
+  const host = opts.topology.hosts.find((h) => h.name === agent);
+  const master = await leader(opts);
+  if (host === undefined || master === undefined)
+    throw new MesoError('HealthTimeout', `cannot drain ${agent}: no master is leading`, {
+      hint: 'bring the masters back, or remove agents[].drain to restart without draining',
+    });
+  const find = async (): Promise<AgentEntry | undefined> => {
+    const r = await operator(opts, master, { type: 'GET_AGENTS' });
+    if (r.status !== 200)
+      throw new MesoError('HealthTimeout', `GET_AGENTS on ${master.name} answered ${r.status || 'nothing'}`, {
+        hint: 'draining needs Mesos 1.9 or later (the v1 operator API)',
+      });
+    return agents(r.json).find((a) => a.agent_info?.hostname === host.privateAddress);
+  };
+  const entry = await find();
+  const id = entry?.agent_info?.id?.value;
+  if (id === undefined) return `${agent} is not registered with ${master.name}: nothing to drain`;
+  const r = await operator(opts, master, {
+    type: 'DRAIN_AGENT',
+    drain_agent: {
+      agent_id: { value: id },
+      max_grace_period: { nanoseconds: drain.gracePeriodSeconds * 1_000_000_000 },
+    },
+  });
+  if (r.status !== 200 && r.status !== 202)
+    throw new MesoError(
+      'ApplyFailed',
+      `DRAIN_AGENT for ${agent} (${id}) on ${master.name} answered ${r.status || 'nothing'}`,
+      {
+        hint: 'draining needs Mesos 1.9 or later; or remove agents[].drain',
+      },
+    );
+  const deadline = Date.now() + drain.timeoutSeconds * 1000;
+  for (;;) {
+    const now = await find();
+    if (now === undefined || now.drain_info?.state === 'DRAINED') return `${agent} (${id}) drained`;
+    if (Date.now() >= deadline || opts.signal?.aborted === true)
+      throw new MesoError(
+        'HealthTimeout',
+        `${agent} (${id}) is not drained after ${drain.timeoutSeconds} s`,
+        {
+          hint: 'its tasks are still running; raise agents[].drain.timeoutSeconds or drain it by hand, then apply again',
+        },
+      );
+    await sleep(opts.intervalMs);
+  }
+}
