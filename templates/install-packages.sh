@@ -4,6 +4,7 @@
 #   M <apt|yum|os>           the package manager (os: apt-get if the host has it, else dnf or yum)
 #   I <package> <version|->  install, or change to, that version (- : any version)
 #   H <package>              hold it at its version (apt-mark hold, versionlock)
+#   U <package>              release its hold (no version is pinned any more)
 #   X <unit>                 a unit this host must not run: stopped and disabled if a package enabled it
 # It answers with tab-separated lines on stdout:
 #   W <warning>
@@ -13,12 +14,13 @@
 set -o errexit -o nounset -o pipefail
 export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 
-manager='' installs=() holds=() foreign=()
+manager='' installs=() holds=() unholds=() foreign=()
 while IFS=$'\t' read -r kind a b; do
   case $kind in
     M) manager=$a ;;
     I) installs+=("$a"$'\t'"$b") ;;
     H) holds+=("$a") ;;
+    U) unholds+=("$a") ;;
     X) foreign+=("$a") ;;
   esac
 done
@@ -37,6 +39,7 @@ fi
 
 names=()
 for entry in ${installs[@]+"${installs[@]}"}; do names+=("${entry%%$'\t'*}"); done
+names+=(${unholds[@]+"${unholds[@]}"})
 
 if [[ $manager == apt ]]; then
   command -v apt-get >/dev/null || fail 'install.method apt, but this host has no apt-get'
@@ -55,9 +58,11 @@ if [[ $manager == apt ]]; then
       if [[ -f /etc/apt/sources.list.d/meso.sources ]]; then
         printf 'W\tapt-get update failed for some sources (%s); using meso'"'"'s repository alone\n' \
           "$(grep -m1 -E '^(E|W):' "$errors" | cut -c1-160)"
-        apt-get update -qq "${quick[@]}" -o Dir::Etc::SourceList=/etc/apt/sources.list.d/meso.sources \
-          -o Dir::Etc::SourceParts=- -o APT::Get::List-Cleanup=0 >/dev/null ||
+        if ! apt-get update -qq "${quick[@]}" -o Dir::Etc::SourceList=/etc/apt/sources.list.d/meso.sources \
+          -o Dir::Etc::SourceParts=- -o APT::Get::List-Cleanup=0 >/dev/null; then
+          rm -f "$errors"
           fail "apt-get update of meso's repository failed"
+        fi
       else
         cat "$errors" >&2
         rm -f "$errors"
@@ -75,6 +80,7 @@ if [[ $manager == apt ]]; then
       fail "apt-get install ${args[*]} failed"
   fi
   if [[ ${#holds[@]} -gt 0 ]]; then apt-mark hold -- "${holds[@]}" >/dev/null || fail 'apt-mark hold failed'; fi
+  if [[ ${#unholds[@]} -gt 0 ]]; then apt-mark unhold -- "${unholds[@]}" >/dev/null || fail 'apt-mark unhold failed'; fi
   for name in ${names[@]+"${names[@]}"}; do
     printf 'P\t%s\t%s\n' "$name" "$(dpkg-query -W -f='${Version}' -- "$name" 2>/dev/null || true)"
   done
@@ -96,11 +102,15 @@ elif [[ $manager == yum ]]; then
     "$yum" install -y --allowerasing -- "${args[@]}" >&2 || "$yum" install -y -- "${args[@]}" >&2 ||
       fail "$yum install ${args[*]} failed"
   fi
+  if [[ $lock == true && ${#unholds[@]} -gt 0 ]]; then
+    "$yum" versionlock delete -- "${unholds[@]}" >/dev/null 2>&1 || true
+  fi
   if [[ $lock == true && ${#holds[@]} -gt 0 ]]; then
     "$yum" versionlock add -- "${holds[@]}" >/dev/null || fail "$yum versionlock add failed"
   fi
   for name in ${names[@]+"${names[@]}"}; do
-    printf 'P\t%s\t%s\n' "$name" "$(rpm -q --qf '%{VERSION}-%{RELEASE}' -- "$name" 2>/dev/null || true)"
+    version=$(rpm -q --qf '%{VERSION}-%{RELEASE}' -- "$name" 2>/dev/null) || version=''
+    printf 'P\t%s\t%s\n' "$name" "$version"
   done
 else
   fail "unknown package manager '$manager'"

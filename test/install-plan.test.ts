@@ -169,16 +169,14 @@ void describe('render: repositories and software', () => {
   });
 
   void test('yum: a repo file with gpgcheck and the key when one is given, gpgcheck=0 without; no apt pins', () => {
-    const signed = hostOf(
-      desire(
-        small([
-          '  method: yum',
-          '  repository: { baseurl: http://r.example/el/9/, key: keys/repo.asc }',
-          '  versions: { mesos: 1.11.0-1.el9 }',
-        ]),
-      ),
-      'a1',
+    const d = desire(
+      small([
+        '  method: yum',
+        '  repository: { baseurl: http://r.example/el/9/, key: keys/repo.asc }',
+        '  versions: { mesos: 1.11.0-1.el9 }',
+      ]),
     );
+    const signed = hostOf(d, 'a1');
     const repo = contentOf(signed, '/etc/yum.repos.d/meso.repo') ?? '';
     assert.match(
       repo,
@@ -186,11 +184,9 @@ void describe('render: repositories and software', () => {
     );
     assert.match(repo, /^gpgcheck=1\ngpgkey=file:\/\/\/etc\/pki\/rpm-gpg\/RPM-GPG-KEY-meso$/m);
     assert.equal(contentOf(signed, '/etc/pki/rpm-gpg/RPM-GPG-KEY-meso'), KEY);
+    // The pin is held by yum itself (versionlock), not by an apt preferences file.
+    assert.deepEqual(softwareOf(d, 'a1'), ['yum mesos=1.11.0-1.el9 -> mesos-agent']);
     assert.equal(contentOf(signed, '/etc/apt/preferences.d/meso'), undefined);
-    assert.deepEqual(
-      softwareOf(desire(small(['  method: yum', '  repository: { baseurl: http://r.example/el/9/ }'])), 'a1'),
-      ['yum mesos -> mesos-agent'],
-    );
     const unsigned = hostOf(
       desire(small(['  method: yum', '  repository: { baseurl: http://r.example/el/9/ }'])),
       'a1',
@@ -320,16 +316,32 @@ void describe('plan: packages, archives and images', () => {
     assert.match(text, /^ {2}\+ package zookeeper = any version \(apt\): install with apt$/m);
   });
 
+  void test('a package held without a pinned version is released, not reinstalled', () => {
+    const d = desire(small(APT));
+    const plan = buildPlan(
+      d,
+      converged(d, { software: software({ 'package:zookeeper': { version: '3.4.13', held: true } }) }),
+      false,
+    );
+    const zk = plan.changes.filter((c) => c.kind === 'package' && c.name === 'zookeeper');
+    assert.ok(zk.length > 0);
+    for (const c of zk) {
+      assert.equal(c.action, 'update');
+      assert.ok(c.kind === 'package' && c.after === null && !c.hold);
+      assert.equal(c.reason, 'release the hold: no version is pinned any more');
+    }
+  });
+
   void test('a pinned package: another version is updated, the version unheld is held, held at it nothing', () => {
     const d = desire(small(APT));
     const planWith = (mesos: Seen): Plan =>
       buildPlan(
         d,
         converged(d, {
-          // Unpinned and present (held or not): no change, whatever the version.
+          // Unpinned, present and not held: no change, whatever the version.
           software: software({
             'package:mesos': mesos,
-            'package:zookeeper': { version: '3.4.13', held: true },
+            'package:zookeeper': { version: '3.4.13', held: false },
           }),
         }),
         false,
@@ -583,15 +595,22 @@ void describe('plan: agents whose resources or attributes change', () => {
       assert.equal(json?.['recovery'], 'reset');
       assert.equal(json?.['work_dir'], '/data/mesos');
     }
-    // A stopped agent is only started: there is no running agent to reset.
+    // A stopped agent that ran with other attributes would not recover either: its checkpoint goes
+    // before it starts (no drain: it is not registered).
     const old = desire(agentYaml('attributes: { rack: r1 }'));
     const stopped = patch(converged(old), 'a1', () => ({ activeServices: new Set<ServiceName>() }));
     const start = buildPlan(desire(agentYaml('attributes: { rack: r2 }')), stopped, false);
     assert.deepEqual(
       services(start).map((c) => [c.address, c.action, c.recovery]),
+      [['host/a1/service:mesos-agent', 'create', { reset: true, workDir: '/data/mesos' }]],
+    );
+    assert.equal(jsonChange(start, 'host/a1/service:mesos-agent')?.['recovery'], 'reset');
+    // A new attribute on a stopped agent (no file before) is a plain start.
+    const added = buildPlan(desire(agentYaml('attributes: { rack: r1, zone: z }')), stopped, false);
+    assert.deepEqual(
+      services(added).map((c) => [c.address, c.action, c.recovery]),
       [['host/a1/service:mesos-agent', 'create', undefined]],
     );
-    assert.equal(jsonChange(start, 'host/a1/service:mesos-agent')?.['recovery'], undefined);
   });
 
   void test('reconfiguration_policy additive: only new files are a plain restart', () => {
@@ -639,31 +658,28 @@ void describe('plan: agents whose resources or attributes change', () => {
     ]);
     const otherFlag = ['attributes: { rack: r1 }', 'resources: "cpus:2"', 'flags: { logging_level: INFO }'];
     assert.deepEqual(recovery(known, ...otherFlag), [['host/a1/service:mesos-agent', 'restart', undefined]]);
-    // Without the old content meso cannot tell, and resets.
+    // Without the old content meso cannot tell, and resets: even when the new file has neither line.
     assert.deepEqual(recovery(converged(old), ...otherFlag), [
+      ['host/a1/service:mesos-agent', 'restart', reset],
+    ]);
+    assert.deepEqual(recovery(converged(old), 'flags: { logging_level: INFO }'), [
       ['host/a1/service:mesos-agent', 'restart', reset],
     ]);
   });
 
-  void test(
-    'systemd layout: /etc/default/mesos-slave carries no resources, so its change is a plain restart',
-    {
-      todo: 'bug: agentIdentityChanged (src/plan/plan.ts) resets a non-docker agent when /etc/default/mesos-slave changes and its old content was not fetched',
-    },
-    () => {
-      const d = desire(small([]));
-      const observed = patch(converged(d), 'a1', (o) => {
-        const files = new Map(o.files);
-        const fp = files.get('/etc/default/mesos-slave')!;
-        files.set('/etc/default/mesos-slave', { ...fp, mode: 0o600 }); // mode only
-        return { files };
-      });
-      assert.deepEqual(
-        services(buildPlan(d, observed, false)).map((c) => [c.address, c.action, c.recovery]),
-        [['host/a1/service:mesos-agent', 'restart', undefined]],
-      );
-    },
-  );
+  void test('systemd layout: /etc/default/mesos-slave carries no resources, so its change is a plain restart', () => {
+    const d = desire(small([]));
+    const observed = patch(converged(d), 'a1', (o) => {
+      const files = new Map(o.files);
+      const fp = files.get('/etc/default/mesos-slave')!;
+      files.set('/etc/default/mesos-slave', { ...fp, mode: 0o600 }); // mode only
+      return { files };
+    });
+    assert.deepEqual(
+      services(buildPlan(d, observed, false)).map((c) => [c.address, c.action, c.recovery]),
+      [['host/a1/service:mesos-agent', 'restart', undefined]],
+    );
+  });
 });
 
 void describe('observation of software and programs', () => {
@@ -812,7 +828,7 @@ void describe('secrets in the plan', () => {
     const text = planToText(plan);
     for (const shown of [json, text]) {
       assert.ok(!shown.includes('s3cret'));
-      assert.ok(!shown.includes(credentials!.secretSha256!), 'not even the old hash');
+      assert.ok(!shown.includes(credentials.secretSha256), 'not even the old hash');
     }
     assert.equal(
       jsonChange(plan, 'host/a1/file:/etc/mesos/agent-credential.json')?.['sha256'],
@@ -841,7 +857,7 @@ void describe('secrets in the plan', () => {
     );
     const key = hostOf(hashed, 'a1').files.find((f) => f.path === '/etc/mesos/tls/key.pem');
     assert.equal(key?.secretSha256, sha('PRIVATE KEY'));
-    assert.equal(fingerprint(key!).sha256, sha('PRIVATE KEY'));
+    assert.equal(fingerprint(key).sha256, sha('PRIVATE KEY'));
   });
 });
 

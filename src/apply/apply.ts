@@ -92,7 +92,11 @@ async function installSoftware(plan: Plan, h: HostDesiredState, deps: ApplyDeps)
   if (packages.length > 0) {
     const lines = [
       `M\t${packages[0]!.manager}`,
-      ...packages.map((c) => `I\t${c.name}\t${c.after ?? '-'}`),
+      // A pinned package is installed at its version and held; an unpinned one only installed when
+      // absent; one whose pin went is only released (installing it again could upgrade it).
+      ...packages.map((c) =>
+        c.action === 'update' && c.after === null ? `U\t${c.name}` : `I\t${c.name}\t${c.after ?? '-'}`,
+      ),
       ...packages.filter((c) => c.hold).map((c) => `H\t${c.name}`),
       ...foreignUnits(h.host.roles).map((u) => `X\t${u}`),
     ];
@@ -288,7 +292,7 @@ export async function applyPlan(
         const change = plan.changes.find(
           (c): c is ServiceChange => c.kind === 'service' && c.host === host && c.service === wave.service,
         );
-        const reset = wave.action === 'restart' ? change?.recovery : undefined;
+        const reset = change?.recovery;
         if (reset?.drain !== undefined) {
           if (deps.drainAgent === undefined)
             throw new MesoError('Internal', `the plan drains ${host}, but apply was given no way to drain`);

@@ -107,6 +107,17 @@ function softwareChange(host: string, s: DesiredSoftware, seen: ObservedHost): P
       reason: `install with ${via}${pinned ? ', pinned and held' : ''}`,
     };
   }
+  if (!pinned && held) {
+    return {
+      ...base,
+      action: 'update',
+      manager: s.manager,
+      name: s.name,
+      after: null,
+      hold: false,
+      reason: 'release the hold: no version is pinned any more',
+    };
+  }
   if (!pinned || (before === version && held)) return undefined;
   return {
     ...base,
@@ -129,11 +140,12 @@ function agentIdentityChanged(
   h: HostDesiredState,
   files: readonly FileChange[],
   seen: ObservedHost,
+  running: boolean,
 ): boolean {
   const additive = h.agent?.additive === true;
   for (const c of files) {
     if (AGENT_IDENTITY.test(c.path)) {
-      if (additive && c.action === 'create') continue;
+      if (c.action === 'create' && (additive || !running)) continue; // added; or a new agent
       return true;
     }
     if (c.path === '/etc/default/mesos-slave' && c.action === 'update') {
@@ -144,8 +156,9 @@ function agentIdentityChanged(
           .filter((l) => /^MESOS_(RESOURCES|ATTRIBUTES)=/.test(l))
           .join('\n');
       const old = seen.contents?.get(c.path);
-      const now = h.files.find((f) => f.path === c.path)?.content;
-      if (old === undefined || pick(old) !== pick(now)) return true;
+      const text = h.files.find((f) => f.path === c.path)?.content ?? '';
+      // Only the docker layout's env file has them; without its old content, assume they changed.
+      if (old === undefined ? /^MESOS_MASTER=/m.test(text) : pick(old) !== pick(text)) return true;
     }
   }
   return false;
@@ -304,6 +317,12 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
     }
   }
   const order = phases(desired);
+  const filesByHost = new Map<string, FileChange[]>();
+  for (const c of fileChanges) {
+    const list = filesByHost.get(c.host);
+    if (list === undefined) filesByHost.set(c.host, [c]);
+    else list.push(c);
+  }
   const serviceChanges: ServiceChange[] = [];
   // First host of each name, as `find` would give, without a scan of every host per host.
   const hostByName = new Map<string, (typeof desired.hosts)[number]>();
@@ -316,35 +335,26 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
       const running = (seen.startedServices ?? seen.activeServices).has(svc.name);
       const changed = changedFeeds.get(name)?.has(svc.name) === true;
       if (running && !changed) continue;
-      const reset =
-        running && svc.name === 'mesos-agent' && h.agent !== undefined
-          ? agentIdentityChanged(
-              h,
-              fileChanges.filter((c) => c.host === name),
-              seen,
-            )
-          : false;
-      if (reset) {
+      const agent = svc.name === 'mesos-agent' ? h.agent : undefined;
+      if (agent !== undefined && agentIdentityChanged(h, filesByHost.get(name) ?? [], seen, running)) {
+        // A stopped agent is not registered: there is nothing to drain, only a checkpoint to drop.
+        const drain = running ? agent.drain : undefined;
         serviceChanges.push({
           kind: 'service',
           address: `host/${name}/service:${svc.name}`,
-          action: 'restart',
+          action: running ? 'restart' : 'create',
           host: name,
           service: svc.name,
           unit: svc.unit,
           phase: index,
-          recovery: {
-            reset: true,
-            workDir: h.agent!.workDir,
-            ...(h.agent!.drain === undefined ? {} : { drain: h.agent!.drain }),
-          },
+          recovery: { reset: true, workDir: agent.workDir, ...(drain === undefined ? {} : { drain }) },
           reason:
             'resources or attributes changed, which Mesos refuses to recover: ' +
-            (h.agent!.drain === undefined
+            (drain === undefined
               ? ''
-              : `drain it through the master (grace period ${h.agent!.drain.gracePeriodSeconds} s), `) +
-            `stop, remove ${h.agent!.workDir}/meta/slaves/latest, start, wait for it to register again` +
-            (h.agent!.drain === undefined ? ' (its tasks are lost; agents[].drain drains first)' : ''),
+              : `drain it through the master (grace period ${drain.gracePeriodSeconds} s), `) +
+            `${running ? 'stop, ' : ''}remove ${agent.workDir}/meta/slaves/latest, start, wait for it to register again` +
+            (running && drain === undefined ? ' (its tasks are lost; agents[].drain drains first)' : ''),
         });
         continue;
       }

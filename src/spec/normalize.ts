@@ -134,7 +134,7 @@ function install(raw: Raw, provider: unknown): InstallSpec {
     packages: packages(raw, method, repo !== undefined),
     archive: optStr(raw['archive']),
     sha256: optStr(raw['sha256']),
-    prefix: str(raw['prefix'], '/opt/mesos'),
+    prefix: str(raw['prefix'], '/opt/mesos').replace(/(.)\/+$/, '$1'),
     missing:
       raw['missing'] === 'warn' || (raw['missing'] === undefined && provider === 'local') ? 'warn' : 'error',
     images: {

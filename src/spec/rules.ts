@@ -806,7 +806,8 @@ const provider: Rule = ({ spec, raw }) => {
   return out;
 };
 
-const PACKAGE_NAME = /^[a-z0-9][a-z0-9+._-]*$/;
+// Debian names are lower case; RPM names may have capitals (perl-Digest-SHA, NetworkManager).
+const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9+._-]*$/;
 const PACKAGE_VERSION = /^[A-Za-z0-9.+~:_-]+$/;
 const URL = /^(https?|file):\/\/[^\s'"\\]+$/;
 
@@ -855,12 +856,15 @@ function installRules(spec: Spec): Diagnostic[] {
       out.push(err(['install', 'repository', key], `'${v}' is not an http(s) or file URL`));
   }
   const given = spec.install.options['packages'];
+  const seen = new Set<string>();
   ins.packages.forEach((p, i) => {
     const where: SpecPath = Array.isArray(given)
       ? ['install', 'packages', i]
       : ['install', 'packages', Object.keys(given ?? {})[i] ?? i];
     if (given !== undefined && !PACKAGE_NAME.test(p.name))
       out.push(err(where, `package name '${p.name}' is not a valid package name`));
+    else if (seen.has(p.name)) out.push(err(where, `package ${p.name} is listed twice`, 'list it once'));
+    seen.add(p.name);
     if (p.version !== undefined && !PACKAGE_VERSION.test(p.version))
       out.push(err(['install', 'versions'], `version '${p.version}' of ${p.name} has unsafe characters`));
   });
@@ -896,6 +900,15 @@ function installRules(spec: Spec): Diagnostic[] {
         );
     }
   }
+  const ssl = spec.security.ssl;
+  if (ssl?.upload.ca !== undefined && ssl.caFile === undefined)
+    out.push(
+      err(
+        ['security', 'ssl', 'upload', 'ca'],
+        'a CA to upload needs caFile, the path it goes to on the hosts',
+        'add security.ssl.caFile, e.g. /etc/ssl/mesos/ca.pem',
+      ),
+    );
   const key = spec.security.ssl?.upload.key;
   if (key !== undefined && !SAFE.secretRef.test(key))
     out.push(
