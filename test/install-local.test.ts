@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildAptRepo, serveDirectory } from './helpers/apt-repo.js';
 import type { AptRepo, FakePackage } from './helpers/apt-repo.js';
 import { ROOT } from './helpers/cli.js';
-import { labSkip } from './helpers/lab.js';
+import { labSkip, shq } from './helpers/lab.js';
 
 /**
  * The install methods on real local hosts, through the real executable: apt from a signed
@@ -378,6 +378,34 @@ void describe('install methods on local hosts', { skip: labSkip(), timeout: 25 *
         docker.stderr,
         /install\.method docker needs the Docker engine, which is not on master-1, w-1/,
       );
+      // What can be checked without an engine: the rendered docker units are valid systemd units
+      // on these hosts, given docker's binary path and unit (stand-ins: nothing runs them).
+      const out = join(dir, 'docker-render');
+      const rendered = await meso('render', file, '--out', out);
+      assert.equal(rendered.code, 0, rendered.stderr);
+      for (const host of ['master-1', 'w-1']) {
+        const units = ['zookeeper', 'mesos-master', 'marathon', 'mesos-agent'].filter((u) =>
+          existsSync(join(out, host, 'etc/systemd/system', `${u}.service`)),
+        );
+        const copy = units
+          .map((u) => {
+            const text = readFileSync(join(out, host, 'etc/systemd/system', `${u}.service`), 'utf8');
+            assert.match(text, /ExecStart=\/usr\/bin\/docker run --rm --name meso-\S+ --net=host/);
+            return `printf %s ${shq(text)} > /tmp/docker-units/${u}.service`;
+          })
+          .join('; ');
+        const verify = await onHost(
+          host,
+          `set -e; mkdir -p /tmp/docker-units; ${copy}; ` +
+            "printf '#!/bin/sh\\nexit 0\\n' > /usr/local/bin/docker-stand-in; chmod 0755 /usr/local/bin/docker-stand-in; " +
+            'test -e /usr/bin/docker || ln -s /usr/local/bin/docker-stand-in /usr/bin/docker; ' +
+            "printf '[Service]\\nExecStart=/bin/true\\n' > /run/systemd/system/docker.service; " +
+            'systemctl daemon-reload; systemd-analyze verify /tmp/docker-units/*.service; ' +
+            'rm -f /usr/bin/docker /run/systemd/system/docker.service; systemctl daemon-reload',
+        );
+        assert.equal(verify.code, 0, `${host}: ${verify.stdout}${verify.stderr}`);
+        assert.equal(verify.stderr.trim(), '', `${host}: systemd-analyze verify has findings`);
+      }
       passed = true;
     } finally {
       await server?.close();

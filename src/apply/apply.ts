@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { scriptCommand, shellQuoteArg } from '../util/shell.js';
 import type { DesiredState, HostDesiredState, Templates } from '../render/types.js';
-import type { FileFingerprint, PackageChange, Plan, ServiceChange } from '../plan/types.js';
+import type { Change, FileFingerprint, PackageChange, Plan, ServiceChange } from '../plan/types.js';
 import { foreignUnits } from '../render/types.js';
 import type { HostConnection } from '../transport/host.js';
 import { MesoError } from '../util/errors.js';
@@ -66,6 +66,10 @@ export interface ApplyResult {
 
 const SYSTEMCTL_SCRIPT =
   'set -e; if [ "$1" = reload ]; then systemctl daemon-reload; fi; shift; if [ $# -gt 0 ]; then systemctl enable -- "$@"; fi';
+
+/** The changes apply makes in a host's own step (before the service waves). */
+export const isHostStep = (c: Change): boolean =>
+  c.kind === 'file' || c.kind === 'package' || (c.kind === 'service' && c.action === 'delete');
 
 /** Stop and disable the services a host must not run (its role went, or a package brought them). */
 async function retireServices(plan: Plan, name: string, deps: ApplyDeps): Promise<void> {
@@ -254,11 +258,7 @@ export async function applyPlan(
   // Fail before touching anything if the order is unsafe.
   const waves = schedule(plan, live);
   const hosts = desired.hosts.filter((h) =>
-    plan.changes.some(
-      (c) =>
-        c.host === h.host.name &&
-        (c.kind === 'file' || c.kind === 'package' || (c.kind === 'service' && c.action === 'delete')),
-    ),
+    plan.changes.some((c) => c.host === h.host.name && isHostStep(c)),
   );
   const errors: unknown[] = [];
   let skipped = 0;

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { applyPlan } from '../apply/apply.js';
+import { applyPlan, isHostStep } from '../apply/apply.js';
 import type { ApplyEvent, HostApplied } from '../apply/apply.js';
 import { writeFilesCommand, writeFilesInput } from '../apply/files.js';
 import { schedule } from '../apply/schedule.js';
 import { secretReader, withSecretHashes } from '../apply/secrets.js';
 import { readAssets } from '../engine/assets.js';
-import { missingPrograms } from '../plan/software.js';
+import { missingPrograms, PROGRAM_FACTS } from '../plan/software.js';
 import {
   ConnectionPool,
   createMissingLocalHosts,
@@ -44,6 +44,7 @@ import type { CloudPlan } from '../providers/aws/session.js';
 import { renderDesiredState } from '../render/render.js';
 import type { DesiredState } from '../render/types.js';
 import { SERVICE_ORDER } from '../render/types.js';
+import type { ServiceName } from '../render/types.js';
 import { planToText } from '../report/plan-text.js';
 import { terminalProgress } from '../report/progress.js';
 import type { Spec } from '../spec/types.js';
@@ -545,13 +546,7 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
     // On a terminal, listr2 shows phases and per-host tasks; otherwise plain lines or JSON events.
     const hostsWithFiles = p.desired.hosts
       .map((h) => h.host.name)
-      .filter((n) =>
-        cur.plan.changes.some(
-          (c) =>
-            c.host === n &&
-            (c.kind === 'file' || c.kind === 'package' || (c.kind === 'service' && c.action === 'delete')),
-        ),
-      );
+      .filter((n) => cur.plan.changes.some((c) => c.host === n && isHostStep(c)));
     const progress =
       io.isTTY && opts.json !== true
         ? terminalProgress(hostsWithFiles, schedule(cur.plan, cur.live), process.stderr)
@@ -605,18 +600,26 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
   }
 }
 
-const BINARIES: Readonly<Record<string, readonly string[]>> = {
-  'mesos-master': ['bin:mesos-master'],
-  'mesos-agent': ['bin:mesos-agent', 'bin:mesos-slave'],
-  marathon: ['bin:marathon'],
-};
-
-/** Whether a service's program is on a host, from the observation (docker images always carry it). */
-function installedOn(spec: Spec, cur: Observed, host: string, service: string): boolean {
-  return (
-    spec.install.method === 'docker' ||
-    (BINARIES[service] ?? []).some((b) => cur.raw.get(host)?.facts.has(b) === true)
+/**
+ * Whether a service's program is on a host once apply has run: docker images carry it, a package
+ * or archive meso installs provides it; otherwise the observation must have found it.
+ */
+function installedOn(
+  p: Prepared,
+  cur: Observed,
+  host: string,
+  service: ServiceName,
+  when: 'now' | 'after-apply' = 'after-apply',
+): boolean {
+  if (p.spec.install.method === 'docker') return true;
+  const software = when === 'now' ? [] : (p.desired.hosts.find((h) => h.host.name === host)?.software ?? []);
+  const provided = software.some(
+    (s) =>
+      s.feeds.includes(service) &&
+      (s.kind === 'archive' || (s.kind === 'package' && s.component !== 'extra')),
   );
+  const facts = cur.raw.get(host)?.facts;
+  return provided || PROGRAM_FACTS[service].every((anyOf) => anyOf.some((f) => facts?.has(f) === true));
 }
 
 function gateFor(p: Prepared, cur: Observed, say: ReturnType<typeof reporter>) {
@@ -625,7 +628,7 @@ function gateFor(p: Prepared, cur: Observed, say: ReturnType<typeof reporter>) {
     if (w.gate === 'zk-leader' || p.spec.install.method === 'docker') return gate(w);
     // Mesos and Marathon are waited on where they are installed; elsewhere (install.method none on
     // an image without them, as in the lab) their units are left to systemd, and meso says so.
-    const installed = w.hosts.filter((h) => installedOn(p.spec, cur, h, w.service));
+    const installed = w.hosts.filter((h) => installedOn(p, cur, h, w.service));
     const missing = w.hosts.filter((h) => !installed.includes(h));
     if (missing.length > 0)
       say('gate', `not waiting for ${w.service} on ${missing.join(', ')}: it is not installed there`);
@@ -698,7 +701,8 @@ export async function statusCommand(file: string, opts: ClusterOptions, io: Io):
     const g = gateOptions(p);
     const modes = await ensembleModes(g);
     const zk = ensembleVerdict(modes);
-    const has = (host: string, service: string): boolean => installedOn(spec, seen, host, service);
+    // status looks at what is there now, not at what an apply would install.
+    const has = (host: string, service: ServiceName): boolean => installedOn(p, seen, host, service, 'now');
 
     const masters = p.topology.masters.filter((m) => has(m.name, 'mesos-master'));
     const health = new Map<string, ReturnType<typeof masterHealth>>();

@@ -263,7 +263,7 @@ function softwareOf(spec: Spec, host: TopologyHost, assets: Assets): DesiredSoft
               : []
             : mesosFeeds;
       if (p.component !== 'extra' && feeds.length === 0) continue;
-      out.push({ kind: 'package', manager, name: p.name, version: p.version, feeds });
+      out.push({ kind: 'package', manager, name: p.name, component: p.component, version: p.version, feeds });
     }
   }
   if (ins.method === 'archive' && mesosFeeds.length > 0 && assets.archive !== undefined) {

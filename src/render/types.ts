@@ -62,6 +62,8 @@ export type DesiredSoftware =
       kind: 'package';
       manager: 'apt' | 'yum' | 'os';
       name: string;
+      /** zookeeper, mesos, marathon: it provides that service's program; extra: anything else. */
+      component: 'zookeeper' | 'mesos' | 'marathon' | 'extra';
       /** Pinned (and held) version; undefined: whatever the repository has, not held. */
       version: string | undefined;
       feeds: ServiceName[];
