@@ -68,6 +68,10 @@ if [[ $manager == apt ]]; then
         rm -f "$errors"
         fail 'apt-get update failed'
       fi
+    elif grep -q -E '^W: (Failed to fetch|Some index files failed)' "$errors"; then
+      # apt goes on without a source it cannot reach (after its timeout): say which.
+      printf 'W\tapt-get update could not fetch every source (%s)\n' \
+        "$(grep -m1 -E '^W: Failed to fetch|^W: Some index' "$errors" | cut -c1-160)"
     fi
     rm -f "$errors"
     args=()

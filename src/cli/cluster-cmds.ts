@@ -175,7 +175,7 @@ function checkPrograms(p: Prepared, raw: Observed['raw'], say: ReturnType<typeof
   const facts = new Map([...raw].map(([h, o]) => [h, o.facts]));
   const missing = missingPrograms(p.spec.install.method, p.desired, facts);
   if (missing.length === 0) return;
-  const lines = missing.map((m) => `${m.program} (for ${m.service}) is not on ${m.hosts.join(', ')}`);
+  const lines = missing.map((m) => `${m.program} is not on ${m.hosts.join(', ')}`);
   if (p.spec.install.method === 'docker') {
     const hosts = [...new Set(missing.flatMap((m) => m.hosts))];
     throw new MesoError(

@@ -9,7 +9,7 @@ export const PROGRAM_FACTS: Readonly<Record<ServiceName, readonly (readonly stri
 };
 
 const PROGRAM_NAMES: Readonly<Record<ServiceName, string>> = {
-  zookeeper: 'java and /usr/share/java/zookeeper.jar',
+  zookeeper: 'ZooKeeper (java and /usr/share/java/zookeeper.jar)',
   'mesos-master': 'mesos-master',
   'mesos-agent': 'mesos-agent (or mesos-slave)',
   marathon: 'marathon',
