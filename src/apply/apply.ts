@@ -46,7 +46,10 @@ export interface ApplyDeps {
     host: string,
     drain: { gracePeriodSeconds: number; timeoutSeconds: number },
   ) => Promise<string>;
-  /** The archive to upload, from the machine running meso (default: read the file). */
+  /**
+   * The archive to upload, from the machine running meso (default: read the file once per apply,
+   * so hosts uploading in parallel share one copy in memory).
+   */
   readArchive?: (path: string) => Promise<Buffer>;
   /** Waits until a wave's gate holds (ZooKeeper has a leader, the master is healthy, ...). */
   gate: (wave: Wave) => Promise<void>;
@@ -84,6 +87,17 @@ async function retireServices(plan: Plan, name: string, deps: ApplyDeps): Promis
       hint: r.stderr.trim(),
     });
   }
+}
+
+const archives = new Map<string, Promise<Buffer>>();
+/** One read per archive and process: a CLI run applies once, and the file is the spec's input. */
+function readOnce(path: string): Promise<Buffer> {
+  let p = archives.get(path);
+  if (p === undefined) {
+    p = readFile(path);
+    archives.set(path, p);
+  }
+  return p;
 }
 
 /** Packages, then the archive, then images, as the plan says; the install script gets stdin only. */
@@ -138,7 +152,7 @@ async function installSoftware(plan: Plan, h: HostDesiredState, deps: ApplyDeps)
   for (const c of changes.filter((x) => x.manager === 'archive')) {
     const s = h.software.find((x) => x.kind === 'archive' && x.prefix === c.name);
     if (s === undefined || s.kind !== 'archive') continue;
-    const tarball = await (deps.readArchive ?? ((path: string) => readFile(path)))(s.source);
+    const tarball = await (deps.readArchive ?? readOnce)(s.source);
     deps.onEvent({ type: 'archive', host: name, prefix: s.prefix, bytes: tarball.length });
     const r = await conn.exec(
       `${scriptCommand(deps.templates['unpack-archive.sh'] ?? '', 'meso-unpack')} ${shellQuoteArg(s.prefix)} ${shellQuoteArg(s.sha256)}`,
