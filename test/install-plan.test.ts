@@ -749,7 +749,7 @@ void describe('observation of software and programs', () => {
       // a2 was not observed: nothing is said about it
     ]);
     assert.deepEqual(missingPrograms('none', d, facts), [
-      { service: 'zookeeper', program: 'java and /usr/share/java/zookeeper.jar', hosts: ['m1'] },
+      { service: 'zookeeper', program: 'ZooKeeper (java and /usr/share/java/zookeeper.jar)', hosts: ['m1'] },
     ]);
     facts.set('a2', new Map());
     facts.get('m1')!.set('zookeeper-jar', '/usr/share/java/zookeeper.jar');
