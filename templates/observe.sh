@@ -4,6 +4,7 @@
 #   F <path>      a file meso wants or used to manage
 #   U <unit>      a systemd unit
 #   Z <port>      ZooKeeper's client port, to ask it for its role
+#   M <apt|yum>   whose database the packages are looked up in (default: dpkg's if the host has it)
 #   P <package>   a package: its installed version and whether it is held
 #   A <prefix>    an unpacked archive: the sha256 of the tarball it came from
 #   D <image>     a container image: its id, when Docker has it
@@ -19,12 +20,13 @@
 set -o nounset -o pipefail
 export LC_ALL=C
 
-files=() units=() zkport='' pkgs=() archives=() images=()
+files=() units=() zkport='' pkgs=() archives=() images=() manager=''
 while IFS=$'\t' read -r kind value; do
   case $kind in
     F) files+=("$value") ;;
     U) units+=("$value") ;;
     Z) zkport=$value ;;
+    M) manager=$value ;;
     P) pkgs+=("$value") ;;
     A) archives+=("$value") ;;
     D) images+=("$value") ;;
@@ -72,7 +74,7 @@ fi
 # want of "hold" is apt-mark hold.
 if [[ ${#pkgs[@]} -gt 0 ]]; then
   declare -A pkg_version=() pkg_held=()
-  if command -v dpkg-query >/dev/null; then
+  if [[ $manager != yum ]] && command -v dpkg-query >/dev/null; then
     while IFS=$'\t' read -r name version status; do
       [[ $status == *' installed' ]] || continue
       pkg_version[$name]=$version

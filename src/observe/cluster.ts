@@ -68,6 +68,9 @@ export async function observeCluster(opts: {
         units,
         ...(h.host.roles.includes('zookeeper') ? { zkPort: opts.zkPort } : {}),
         packages: h.software.flatMap((s) => (s.kind === 'package' ? [s.name] : [])),
+        ...(h.software.some((s) => s.kind === 'package' && s.manager === 'yum')
+          ? { packageManager: 'yum' as const }
+          : {}),
         archives: h.software.flatMap((s) => (s.kind === 'archive' ? [s.prefix] : [])),
         images: h.software.flatMap((s) => (s.kind === 'image' ? [s.ref] : [])),
       }),

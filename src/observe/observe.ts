@@ -32,6 +32,8 @@ export interface ObserveRequest {
   units: readonly string[];
   zkPort?: number;
   packages?: readonly string[];
+  /** Whose package database to ask: yum hosts may have dpkg too. */
+  packageManager?: 'apt' | 'yum';
   archives?: readonly string[];
   images?: readonly string[];
 }
@@ -47,6 +49,7 @@ export function observeInput(req: ObserveRequest): string {
     ...req.paths.map((p) => `F\t${p}`),
     ...req.units.map((u) => `U\t${u}`),
     ...(req.zkPort === undefined ? [] : [`Z\t${req.zkPort}`]),
+    ...(req.packageManager === undefined ? [] : [`M\t${req.packageManager}`]),
     ...(req.packages ?? []).map((p) => `P\t${p}`),
     ...(req.archives ?? []).map((a) => `A\t${a}`),
     ...(req.images ?? []).map((i) => `D\t${i}`),
