@@ -336,28 +336,10 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
       const changed = changedFeeds.get(name)?.has(svc.name) === true;
       if (running && !changed) continue;
       const agent = svc.name === 'mesos-agent' ? h.agent : undefined;
-      if (agent !== undefined && agentIdentityChanged(h, filesByHost.get(name) ?? [], seen, running)) {
-        // A stopped agent is not registered: there is nothing to drain, only a checkpoint to drop.
-        const drain = running ? agent.drain : undefined;
-        serviceChanges.push({
-          kind: 'service',
-          address: `host/${name}/service:${svc.name}`,
-          action: running ? 'restart' : 'create',
-          host: name,
-          service: svc.name,
-          unit: svc.unit,
-          phase: index,
-          recovery: { reset: true, workDir: agent.workDir, ...(drain === undefined ? {} : { drain }) },
-          reason:
-            'resources or attributes changed, which Mesos refuses to recover: ' +
-            (drain === undefined
-              ? ''
-              : `drain it through the master (grace period ${drain.gracePeriodSeconds} s), `) +
-            `${running ? 'stop, ' : ''}remove ${agent.workDir}/meta/slaves/latest, start, wait for it to register again` +
-            (running && drain === undefined ? ' (its tasks are lost; agents[].drain drains first)' : ''),
-        });
-        continue;
-      }
+      const reset =
+        agent !== undefined && agentIdentityChanged(h, filesByHost.get(name) ?? [], seen, running);
+      // A stopped agent is not registered: there is nothing to drain, only a checkpoint to drop.
+      const drain = reset && running ? agent.drain : undefined;
       serviceChanges.push({
         kind: 'service',
         address: `host/${name}/service:${svc.name}`,
@@ -366,9 +348,19 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
         service: svc.name,
         unit: svc.unit,
         phase: index,
-        reason: running
-          ? 'its configuration changed'
-          : `start and enable (step ${index + 1}: ${phase.service})`,
+        ...(reset
+          ? { recovery: { reset: true, workDir: agent.workDir, ...(drain === undefined ? {} : { drain }) } }
+          : {}),
+        reason: reset
+          ? 'resources or attributes changed, which Mesos refuses to recover: ' +
+            (drain === undefined
+              ? ''
+              : `drain it through the master (grace period ${drain.gracePeriodSeconds} s), `) +
+            `${running ? 'stop, ' : ''}remove ${agent.workDir}/meta/slaves/latest, start, wait for it to register again` +
+            (running && drain === undefined ? ' (its tasks are lost; agents[].drain drains first)' : '')
+          : running
+            ? 'its configuration changed'
+            : `start and enable (step ${index + 1}: ${phase.service})`,
       });
     }
   });
