@@ -915,3 +915,21 @@ void describe('schedule: the masters keep their quorum', () => {
     assert.deepEqual(summary(plan, live([], 1, ['m1'])), ['restart zookeeper m1', 'restart mesos-master m1']);
   });
 });
+
+void test('an install failure is explained by the error lines, not by the settings dnf dumps after them', async () => {
+  const { installHint } = await import('../src/apply/apply.js');
+  const dnf = [
+    'Last metadata expiration check: 0:00:01 ago.',
+    'Error: GPG check FAILED',
+    'Problem repository: [_dnf_local]',
+    'install-packages: dnf install mesos-1.11.0-1 failed',
+    'user_agent: libdnf (Debian GNU/Linux 12; generic; Linux.x86_64)',
+    'username: ',
+  ].join('\n');
+  assert.equal(
+    installHint(dnf),
+    'Error: GPG check FAILED / Problem repository: [_dnf_local] / install-packages: dnf install mesos-1.11.0-1 failed',
+  );
+  assert.equal(installHint('one\ntwo\n'), 'one / two', 'no error lines: the last lines');
+  assert.equal(installHint(''), 'see the host for details');
+});

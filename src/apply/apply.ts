@@ -100,6 +100,16 @@ function readOnce(path: string): Promise<Buffer> {
   return p;
 }
 
+/**
+ * The lines of a package manager's output that say what went wrong (apt's `E:`, dnf's `Error:` and
+ * `Problem`), else its last lines: dnf ends a failure with a dump of repository settings.
+ */
+export function installHint(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  const errors = lines.filter((l) => /^(E:|Error|error:|Problem|install-packages:)|^\s+- /.test(l));
+  return (errors.length > 0 ? errors : lines).slice(-4).join(' / ') || 'see the host for details';
+}
+
 /** Packages, then the archive, then images, as the plan says; the install script gets stdin only. */
 async function installSoftware(plan: Plan, h: HostDesiredState, deps: ApplyDeps): Promise<void> {
   const name = h.host.name;
@@ -129,9 +139,7 @@ async function installSoftware(plan: Plan, h: HostDesiredState, deps: ApplyDeps)
       throw new MesoError(
         'InstallFailed',
         `installing ${packages.map((c) => c.name).join(', ')} on ${name} failed`,
-        {
-          hint: r.stderr.trim().split('\n').slice(-3).join(' / ') || 'see the host for details',
-        },
+        { hint: installHint(r.stderr) },
       );
     }
     const installed = new Map(
