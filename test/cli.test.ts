@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { ROOT, spawnMeso } from './helpers/cli.js';
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'meso-cli-'));
+const made: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'meso-cli-'));
+  made.push(d);
+  return d;
+};
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 const noStack = (s: string): void =>
   assert.doesNotMatch(s, /\n\s+at .+:\d+:\d+\)?/, 'a stack trace was printed');
 

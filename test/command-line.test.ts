@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { spawnMeso } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
 
 /**
  * The units start Mesos through meso's wrapper; these tests render a cluster, run the wrapper over
@@ -12,7 +12,7 @@ import { spawnMeso } from './helpers/cli.js';
  * read independently here: exactly those flags, nothing more.
  */
 function render(cluster: string): string {
-  const out = join(mkdtempSync(join(tmpdir(), 'meso-cmdline-')), 'r');
+  const out = join(tempDir('meso-cmdline-'), 'r');
   const r = spawnMeso(['render', cluster, '--out', out]);
   assert.equal(r.code, 0, r.stderr);
   return out;
@@ -20,7 +20,7 @@ function render(cluster: string): string {
 
 /** A private copy of a host's files whose defaults read /etc/mesos/zk under the copy, not this machine's. */
 function hostRoot(out: string, host: string): string {
-  const root = mkdtempSync(join(tmpdir(), `meso-root-${host}-`));
+  const root = tempDir(`meso-root-${host}-`);
   cpSync(join(out, host), root, { recursive: true });
   for (const f of ['etc/default/mesos-master', 'etc/default/mesos-slave']) {
     const p = join(root, f);

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { observeCommand, observeInput, parseObservation } from '../src/observe/observe.js';
 import { sha256 } from '../src/plan/plan.js';
 import { loadTemplates } from '../src/templates.js';
+import { tempDir } from './helpers/tmp.js';
 
 const script = loadTemplates()['observe.sh'] ?? '';
 
@@ -26,7 +26,7 @@ function runObserve(input: string): Promise<string> {
 }
 
 void test('reports hash, owner, group and mode of files, and what is not a regular file', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'meso-observe-'));
+  const dir = tempDir('meso-observe-');
   const plain = join(dir, 'zk');
   const odd = join(dir, 'resources', 'ports(*)');
   const flag = join(dir, '?no-switch_user');

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { defaultStatePath, emptyState, LocalStateBackend } from '../src/state/local.js';
 import { isMesoError } from '../src/util/errors.js';
+import { tempDir } from './helpers/tmp.js';
 
-const fresh = (): string => join(mkdtempSync(join(tmpdir(), 'meso-state-')), '.meso', 't.state.json');
+const fresh = (): string => join(tempDir('meso-state-'), '.meso', 't.state.json');
 
 void test('state lives in .meso/<name>.state.json next to the spec', () => {
   assert.equal(defaultStatePath('clusters/ha.yaml', 'thegrid'), 'clusters/.meso/thegrid.state.json');

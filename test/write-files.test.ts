@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import {
-  lstatSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseWriteResult, writeFilesCommand, writeFilesInput } from '../src/apply/files.js';
 import type { FileOp } from '../src/apply/files.js';
 import { sha256 } from '../src/plan/plan.js';
 import { loadTemplates } from '../src/templates.js';
+import { tempDir } from './helpers/tmp.js';
 
 const script = loadTemplates()['write-files.sh'] ?? '';
 const me = { owner: String(process.getuid?.() ?? 0), group: String(process.getgid?.() ?? 0) };
@@ -30,7 +22,7 @@ function run(ops: FileOp[]): Promise<{ code: number; stdout: string }> {
 }
 
 void test('writes files with their mode, creates parents, replaces a symlink instead of writing through it', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'meso-write-'));
+  const dir = tempDir('meso-write-');
   const target = join(dir, 'package-example-myid');
   writeFileSync(target, 'package content\n');
   symlinkSync(target, join(dir, 'myid'));
@@ -69,7 +61,7 @@ void test('writes files with their mode, creates parents, replaces a symlink ins
 });
 
 void test('deletes files, and stops at the first failure saying where', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'meso-write-'));
+  const dir = tempDir('meso-write-');
   writeFileSync(join(dir, 'old'), 'x');
   writeFileSync(join(dir, 'blocker'), 'a file where a directory should be');
   const r = await run([
