@@ -8,12 +8,12 @@ import type { Spec } from '../spec/types.js';
 import { MesoError } from '../util/errors.js';
 
 /** A path as written in cluster.yaml: `~/` is the home directory, relative paths are from the spec's directory. */
-export function specPath(specFile: string, p: string): string {
+function specPath(specFile: string, p: string): string {
   if (p.startsWith('~/')) return join(homedir(), p.slice(2));
   return isAbsolute(p) ? p : resolve(dirname(specFile), p);
 }
 
-export async function fileSha256(path: string): Promise<string> {
+async function fileSha256(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');

@@ -27,13 +27,11 @@ export const ACLS_FILE = '/etc/mesos/acls.json';
 export const MARATHON_SECRET_FILE = '/etc/marathon/mesos-secret';
 export const DEFAULT_WORK_DIR = '/var/lib/mesos';
 export const DEFAULT_LOG_DIR = '/var/log/mesos';
-export const APT_SOURCE = '/etc/apt/sources.list.d/meso.sources';
-export const APT_KEY = '/etc/apt/keyrings/meso.asc';
-export const APT_PINS = '/etc/apt/preferences.d/meso';
-export const YUM_REPO = '/etc/yum.repos.d/meso.repo';
-export const YUM_KEY = '/etc/pki/rpm-gpg/RPM-GPG-KEY-meso';
-/** What an unpacked archive's prefix records: the sha256 of the tarball it came from. */
-export const ARCHIVE_MARK = '.meso-archive.sha256';
+const APT_SOURCE = '/etc/apt/sources.list.d/meso.sources';
+const APT_KEY = '/etc/apt/keyrings/meso.asc';
+const APT_PINS = '/etc/apt/preferences.d/meso';
+const YUM_REPO = '/etc/yum.repos.d/meso.repo';
+const YUM_KEY = '/etc/pki/rpm-gpg/RPM-GPG-KEY-meso';
 const UNIT_DIR = '/etc/systemd/system';
 
 /**
