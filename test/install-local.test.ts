@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildAptRepo, serveDirectory } from './helpers/apt-repo.js';
 import type { AptRepo, FakePackage } from './helpers/apt-repo.js';
-import { ROOT } from './helpers/cli.js';
-import { labSkip, shq } from './helpers/lab.js';
+import { spawnMesoAsync } from './helpers/cli.js';
+import type { CliResult } from './helpers/cli.js';
+import { labSkip, shq, sshScript } from './helpers/lab.js';
+import { standin } from './helpers/standins.js';
 
 /**
  * The install methods on real local hosts, through the real executable: apt from a signed
@@ -31,23 +33,8 @@ const subnet = '198.18.247';
 const secret = `s3cr3t-${randomBytes(12).toString('hex')}`;
 const env = { ...process.env, MESO_LOCAL_DIR: join(dir, 'hosts'), MESO_TEST_SECRET: secret };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** The real executable, asynchronously: the repository is served from this process meanwhile. */
-function meso(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/meso.js'), ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const meso = (...args: string[]): Promise<CliResult> => spawnMesoAsync(args, { env });
 
 const statePath = join(dir, '.meso', `${name}.state.json`);
 type LabRecord = { address: string; hostPublicKey: string; sshPrivateKey: string };
@@ -56,43 +43,13 @@ const record = (host: string): LabRecord =>
     host
   ]!.provider;
 
-/** A command on a lab host as root (words quoted), with the host's pinned key. */
-function onHost(host: string, script: string): Promise<Run> {
+/** A shell script on a lab host as root, with the host's pinned key. */
+function onHost(host: string, script: string): Promise<CliResult> {
   const r = record(host);
   const known = join(dir, 'known_hosts');
   writeFileSync(known, `${r.address} ${r.hostPublicKey}\n`);
-  return new Promise((resolve) => {
-    execFile(
-      'ssh',
-      [
-        '-F',
-        '/dev/null',
-        '-i',
-        r.sshPrivateKey,
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        `UserKnownHostsFile=${known}`,
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        'BatchMode=yes',
-        `root@${r.address}`,
-        script,
-      ],
-      { encoding: 'utf8', timeout: 60_000 },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
-          stdout,
-          stderr,
-        }),
-    );
-  });
+  return sshScript(r, known, script, 60_000);
 }
-
-const standin = (program: string, version: string): string =>
-  readFileSync(join(ROOT, 'test/fixtures/standins', program), 'utf8').replace('@VERSION@', version);
 
 function mesosPackage(version: string): FakePackage {
   return {

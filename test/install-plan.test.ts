@@ -20,6 +20,7 @@ import type { Assets, DesiredState, HostDesiredState, ServiceName } from '../src
 import { loadTemplates } from '../src/templates.js';
 import { isMesoError } from '../src/util/errors.js';
 import { clusterYaml, specOf } from './helpers/build.js';
+import { converged } from './helpers/observed.js';
 
 const templates = loadTemplates();
 const KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQINBGTEST\n-----END PGP PUBLIC KEY BLOCK-----\n';
@@ -71,20 +72,6 @@ const softwareOf = (d: DesiredState, name: string): string[] =>
         : `image ${s.ref} -> ${s.feeds.join('+')}`,
   );
 
-/** The world exactly as `desired` wants its files, every service running, plus `extra`. */
-function converged(desired: DesiredState, extra: Partial<ObservedHost> = {}): Map<string, ObservedHost> {
-  return new Map(
-    desired.hosts.map((h) => [
-      h.host.name,
-      {
-        files: new Map(h.files.map((f) => [f.path, fingerprint(f)])),
-        managed: new Set(h.files.map((f) => f.path)),
-        activeServices: new Set(h.services.map((s) => s.name)),
-        ...extra,
-      },
-    ]),
-  );
-}
 const patch = (
   observed: Map<string, ObservedHost>,
   host: string,

@@ -1,32 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deriveTopology } from '../src/model/topology.js';
-import { batchSize, buildPlan, fingerprint } from '../src/plan/plan.js';
-import type { ObservedHost, ObservedState } from '../src/plan/plan.js';
+import { batchSize, buildPlan } from '../src/plan/plan.js';
+import type { ObservedState } from '../src/plan/plan.js';
 import { planToText } from '../src/report/plan-text.js';
 import { renderDesiredState } from '../src/render/render.js';
 import type { DesiredState } from '../src/render/types.js';
 import { loadTemplates } from '../src/templates.js';
 import { clusterYaml, specOf } from './helpers/build.js';
+import { converged } from './helpers/observed.js';
 
 const desire = (yaml = clusterYaml()): DesiredState => {
   const s = specOf(yaml);
   return renderDesiredState(s, deriveTopology(s), loadTemplates());
 };
-
-/** The world exactly as `desired` wants it, everything running. */
-function converged(desired: DesiredState): Map<string, ObservedHost> {
-  return new Map(
-    desired.hosts.map((h) => [
-      h.host.name,
-      {
-        files: new Map(h.files.map((f) => [f.path, fingerprint(f)])),
-        managed: new Set(h.files.map((f) => f.path)),
-        activeServices: new Set(h.services.map((s) => s.name)),
-      },
-    ]),
-  );
-}
 
 void test('a converged world plans no changes', () => {
   const desired = desire();

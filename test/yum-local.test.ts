@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -8,8 +7,10 @@ import { DEFAULT_PACKAGES, ensureImage } from '../src/providers/local/image.js';
 import { createHosts, destroyHosts } from '../src/providers/local/lab.js';
 import type { LabHost } from '../src/providers/local/lab.js';
 import { serveDirectory } from './helpers/apt-repo.js';
-import { ROOT } from './helpers/cli.js';
-import { labSkip, leftovers } from './helpers/lab.js';
+import { spawnMesoAsync } from './helpers/cli.js';
+import type { CliResult } from './helpers/cli.js';
+import { labSkip, leftovers, sshScript } from './helpers/lab.js';
+import { standin } from './helpers/standins.js';
 import { buildYumRepo, yumRepoToolsMissing } from './helpers/yum-repo.js';
 import type { FakeRpm, YumRepo } from './helpers/yum-repo.js';
 
@@ -41,62 +42,11 @@ const pinned = join(dir, 'pinned_hosts');
 const cluster = `yum${process.pid % 10000}`;
 const subnet = '198.18.246';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** The real executable, asynchronously: the repository is served from this process meanwhile. */
-function meso(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/meso.js'), ...args], { timeout: 600_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const meso = (...args: string[]): Promise<CliResult> => spawnMesoAsync(args);
 
 /** A shell command on a lab host as root, trusting only its pinned key. */
-function onHost(host: LabHost, script: string): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      'ssh',
-      [
-        '-F',
-        '/dev/null',
-        '-i',
-        host.sshPrivateKey,
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        `UserKnownHostsFile=${pinned}`,
-        '-o',
-        'GlobalKnownHostsFile=/dev/null',
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'ConnectTimeout=10',
-        `root@${host.address}`,
-        script,
-      ],
-      { encoding: 'utf8', timeout: 120_000 },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
-          stdout,
-          stderr,
-        }),
-    );
-  });
-}
-
-const standin = (program: string, version: string): string =>
-  readFileSync(join(ROOT, 'test/fixtures/standins', program), 'utf8').replace('@VERSION@', version);
+const onHost = (host: LabHost, script: string): Promise<CliResult> => sshScript(host, pinned, script);
 
 const mesosRpm = (version: string): FakeRpm => ({
   name: 'mesos',

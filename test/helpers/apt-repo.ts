@@ -1,13 +1,14 @@
 // A small signed Debian apt repository of fake packages, built with the Debian tools and served over HTTP,
 // so lab hosts that cannot reach a public archive can `apt-get update` and `apt-get install` from it.
-import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { accessSync, constants, createReadStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, posix, relative, sep } from 'node:path';
+import { dirname, join, posix, relative, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { which } from '../../src/providers/local/exec.js';
+import { run, withThrowawayKey } from './gpg.js';
 
 export interface FakePackage {
   /** A Debian package name: lower case letters, digits, `+`, `-` and `.`, at least two characters. */
@@ -43,7 +44,7 @@ const KEY_FILE = 'meso-test-archive-keyring.asc';
 export function aptRepoToolsMissing(): string[] {
   // apt-ftparchive writes both Packages and Release, so dpkg-scanpackages is not needed; gpg-agent holds
   // the secret key while gpg signs (gpg >= 2.1 cannot sign without it).
-  return ['dpkg-deb', 'apt-ftparchive', 'gpg', 'gpg-agent', 'gpgconf'].filter((t) => !onPath(t));
+  return ['dpkg-deb', 'apt-ftparchive', 'gpg', 'gpg-agent', 'gpgconf'].filter((t) => which(t) === undefined);
 }
 
 /**
@@ -225,42 +226,15 @@ function releaseField(field: string, value: string): string[] {
 
 /** Sign Release as InRelease (clearsigned) and Release.gpg (detached) with a new key; export it armored. */
 async function signRelease(release: string, publicKeyPath: string): Promise<void> {
-  // A short path: gpg-agent's socket goes into GNUPGHOME when /run/user/<uid> is absent (108-byte limit).
-  const home = await mkdtemp(join(tmpdir(), 'meso-gpg-'));
-  await chmod(home, 0o700);
-  const env = { ...process.env, GNUPGHOME: home, LC_ALL: 'C' };
-  const gpg = (args: string[]): Promise<string> =>
-    run('gpg', ['--batch', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
-      env,
-    });
-  try {
-    await gpg([
-      '--quick-gen-key',
-      'meso test archive <meso-tests@example.invalid>',
-      'ed25519',
-      'sign',
-      'never',
-    ]);
-    const fpr = (await gpg(['--with-colons', '--list-secret-keys']))
-      .split('\n')
-      .find((l) => l.startsWith('fpr:'))
-      ?.split(':')[9];
-    if (fpr === undefined || fpr === '') throw new Error('buildAptRepo: gpg made no key');
+  await withThrowawayKey('meso test archive <meso-tests@example.invalid>', 'ed25519', async (k) => {
     // SHA512: newer apt (sqv) rejects SHA1 signatures and gpg's default digest depends on its config.
-    const sign = ['--local-user', fpr, '--digest-algo', 'SHA512', '--yes'];
-    await gpg([...sign, '--clearsign', '--output', join(dirname(release), 'InRelease'), release]);
-    await gpg([...sign, '--armor', '--detach-sign', '--output', `${release}.gpg`, release]);
-    const key = await gpg(['--armor', '--export', fpr]);
-    if (!key.startsWith('-----BEGIN PGP PUBLIC KEY BLOCK-----'))
-      throw new Error('buildAptRepo: gpg exported no armored key');
-    await writeFile(publicKeyPath, key);
+    const sign = ['--local-user', k.fingerprint, '--digest-algo', 'SHA512', '--yes'];
+    await k.gpg([...sign, '--clearsign', '--output', join(dirname(release), 'InRelease'), release]);
+    await k.gpg([...sign, '--armor', '--detach-sign', '--output', `${release}.gpg`, release]);
+    await writeFile(publicKeyPath, await k.armored());
     await chmod(publicKeyPath, 0o644);
     for (const f of [join(dirname(release), 'InRelease'), `${release}.gpg`]) await chmod(f, 0o644);
-  } finally {
-    // gpg started an agent for this GNUPGHOME; stop it before its directory goes away.
-    await run('gpgconf', ['--kill', 'all'], { env }).catch(() => undefined);
-    await rm(home, { recursive: true, force: true });
-  }
+  });
 }
 
 // ---- small utilities ----
@@ -270,32 +244,6 @@ async function mkdirs(path: string): Promise<void> {
   const created = await mkdir(path, { recursive: true, mode: 0o755 });
   if (created === undefined) return;
   for (let d = path; d.length >= created.length; d = dirname(d)) await chmod(d, 0o755);
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { ...opts, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-function onPath(cmd: string): boolean {
-  for (const d of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (d === '') continue;
-    try {
-      accessSync(join(d, cmd), constants.X_OK);
-      return true;
-    } catch {
-      // not in this directory
-    }
-  }
-  return false;
 }
 
 /** The regular file under root that an HTTP request path names, or undefined. */

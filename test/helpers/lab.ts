@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import type { LabHost } from '../../src/providers/local/lab.js';
 import { which } from '../../src/providers/local/exec.js';
@@ -30,6 +30,34 @@ export interface SshResult {
   stderr: string;
 }
 
+/** The system ssh client's arguments for root on a lab host, trusting only `knownHosts`. */
+function sshArgs(
+  host: Pick<LabHost, 'address' | 'sshPrivateKey'>,
+  knownHosts: string,
+  command: string,
+): string[] {
+  return [
+    '-F',
+    '/dev/null',
+    '-i',
+    host.sshPrivateKey,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    `root@${host.address}`,
+    command,
+  ];
+}
+
 /** Runs `words` (quoted) on `host` as root with the system ssh client, trusting only `knownHosts`. */
 export function ssh(
   host: LabHost,
@@ -37,31 +65,37 @@ export function ssh(
   words: readonly string[],
   timeoutMs = 120_000,
 ): SshResult {
-  const r = spawnSync(
-    'ssh',
-    [
-      '-F',
-      '/dev/null',
-      '-i',
-      host.sshPrivateKey,
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      `UserKnownHostsFile=${knownHosts}`,
-      '-o',
-      'GlobalKnownHostsFile=/dev/null',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'ConnectTimeout=10',
-      `root@${host.address}`,
-      words.map(shq).join(' '),
-    ],
-    { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const r = spawnSync('ssh', sshArgs(host, knownHosts, words.map(shq).join(' ')), {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Runs a shell script on `host` as root, asynchronously: for tests that serve something to the
+ * hosts from their own process meanwhile (spawnSync would block that server).
+ */
+export function sshScript(
+  host: Pick<LabHost, 'address' | 'sshPrivateKey'>,
+  knownHosts: string,
+  script: string,
+  timeoutMs = 120_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      'ssh',
+      sshArgs(host, knownHosts, script),
+      { encoding: 'utf8', timeout: timeoutMs },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
+          stdout,
+          stderr,
+        }),
+    );
+  });
 }
 
 /** Everything of `hosts` (cluster `cluster`) still present on the machine, as readable strings. */

@@ -1,10 +1,10 @@
 // A small yum repository of fake, signed RPMs, built with rpmbuild, rpmsign and createrepo_c and served
 // with serveDirectory (./apt-repo.js), so lab hosts without a route out can `dnf install` from it.
-import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { which } from '../../src/providers/local/exec.js';
+import { run, withThrowawayKey } from './gpg.js';
 
 /**
  * No scriptlets: a shell scriptlet makes the RPM require /bin/sh, which nothing in the rpm database
@@ -33,7 +33,9 @@ const KEY_FILE = 'RPM-GPG-KEY-meso-test';
 
 /** Tools buildYumRepo needs that are not on PATH (empty when all are there). */
 export function yumRepoToolsMissing(): string[] {
-  return ['rpmbuild', 'rpmsign', 'createrepo_c', 'gpg', 'gpg-agent', 'gpgconf'].filter((t) => !onPath(t));
+  return ['rpmbuild', 'rpmsign', 'createrepo_c', 'gpg', 'gpg-agent', 'gpgconf'].filter(
+    (t) => which(t) === undefined,
+  );
 }
 
 /**
@@ -48,59 +50,40 @@ export async function buildYumRepo(packages: FakeRpm[]): Promise<YumRepo> {
   const dir = await mkdtemp(join(tmpdir(), 'meso-yum-repo-'));
   await chmod(dir, 0o755);
   const work = await mkdtemp(join(tmpdir(), 'meso-rpm-build-'));
-  // A short path: gpg-agent's socket goes into GNUPGHOME when /run/user/<uid> is absent (108-byte limit).
-  const home = await mkdtemp(join(tmpdir(), 'meso-gpg-'));
-  await chmod(home, 0o700);
-  const env = { ...process.env, GNUPGHOME: home, LC_ALL: 'C' };
   try {
     const rpms: string[] = [];
     for (const [i, pkg] of packages.entries()) rpms.push(await buildRpm(pkg, join(work, `pkg-${i}`), dir));
-
-    const gpg = (args: string[]): Promise<string> =>
-      run('gpg', ['--batch', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
-        env,
-      });
     // RSA: every rpm version verifies it (EdDSA needs a newer rpm than some hosts have).
-    await gpg(['--quick-gen-key', 'meso test rpms <meso-tests@example.invalid>', 'rsa3072', 'sign', 'never']);
-    const fpr = (await gpg(['--with-colons', '--list-secret-keys']))
-      .split('\n')
-      .find((l) => l.startsWith('fpr:'))
-      ?.split(':')[9];
-    if (fpr === undefined || fpr === '') throw new Error('buildYumRepo: gpg made no key');
-    await run(
-      'rpmsign',
-      [
-        // Debian's rpm names /usr/bin/gpg2, which Debian does not ship: the gpg on PATH signs.
-        '--define',
-        `__gpg ${whichPath('gpg') ?? 'gpg'}`,
-        '--define',
-        `_gpg_name ${fpr}`,
-        '--define',
-        `_gpg_path ${home}`,
-        '--define',
-        '_gpg_digest_algo sha256',
-        '--addsign',
-        ...rpms.map((r) => join(dir, r)),
-      ],
-      { env },
-    );
-    const key = await gpg(['--armor', '--export', fpr]);
-    if (!key.startsWith('-----BEGIN PGP PUBLIC KEY BLOCK-----'))
-      throw new Error('buildYumRepo: gpg exported no armored key');
     const publicKeyPath = join(dir, KEY_FILE);
-    await writeFile(publicKeyPath, key);
-    await chmod(publicKeyPath, 0o644);
+    await withThrowawayKey('meso test rpms <meso-tests@example.invalid>', 'rsa3072', async (k) => {
+      await run(
+        'rpmsign',
+        [
+          // Debian's rpm names /usr/bin/gpg2, which Debian does not ship: the gpg on PATH signs.
+          '--define',
+          `__gpg ${which('gpg') ?? 'gpg'}`,
+          '--define',
+          `_gpg_name ${k.fingerprint}`,
+          '--define',
+          `_gpg_path ${k.home}`,
+          '--define',
+          '_gpg_digest_algo sha256',
+          '--addsign',
+          ...rpms.map((r) => join(dir, r)),
+        ],
+        { env: k.env },
+      );
+      await writeFile(publicKeyPath, await k.armored());
+      await chmod(publicKeyPath, 0o644);
+    });
 
-    await run('createrepo_c', ['--quiet', '--no-database', dir], { env });
+    await run('createrepo_c', ['--quiet', '--no-database', dir]);
     await chmodTree(dir);
     return { dir, publicKeyPath, rpms };
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;
   } finally {
-    // gpg started an agent for this GNUPGHOME; stop it before its directory goes away.
-    await run('gpgconf', ['--kill', 'all'], { env }).catch(() => undefined);
-    await rm(home, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });
   }
 }
@@ -200,34 +183,3 @@ async function chmodTree(dir: string): Promise<void> {
     else await chmod(join(dir, e.name), 0o644);
   }
 }
-
-// ---- small utilities ----
-
-function run(
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { ...opts, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-/** The absolute path of `cmd` on PATH, or undefined. */
-function whichPath(cmd: string): string | undefined {
-  for (const d of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (d === '') continue;
-    try {
-      accessSync(join(d, cmd), constants.X_OK);
-      return join(d, cmd);
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
-const onPath = (cmd: string): boolean => whichPath(cmd) !== undefined;
