@@ -11,6 +11,7 @@ import {
   healthInput,
   masterHealth,
   parseHealth,
+  unitTrouble,
 } from '../src/verify/health.js';
 
 const script = loadTemplates()['health.sh'] ?? '';
@@ -28,7 +29,12 @@ function probe(input: string): Promise<string> {
 }
 
 void test('probes a master metrics endpoint and ZooKeeper on loopback in one run', async () => {
-  const metrics = { 'master/elected': 1, 'registrar/state_fetch_ms': 12.5, 'master/slaves_active': 2 };
+  const metrics = {
+    'master/elected': 1,
+    'registrar/log/recovered': 1,
+    'registrar/state_fetch_ms': 12.5,
+    'master/slaves_active': 2,
+  };
   const http = createHttpServer((req, res) => {
     if (req.url === '/metrics/snapshot') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -68,10 +74,12 @@ void test('probes a master metrics endpoint and ZooKeeper on loopback in one run
     assert.deepEqual(masterHealth(out.http.get('metrics')), {
       answered: true,
       elected: true,
+      logRecovered: true,
       recovered: true,
       agentsActive: 2,
     });
     assert.equal(out.http.get('state')?.status, 307);
+    assert.equal(out.http.get('state')?.location, 'http://leader:5050/master/state');
     assert.equal(out.http.get('closed')?.status, 0);
     assert.equal(masterHealth(out.http.get('closed')).answered, false);
   } finally {
@@ -82,7 +90,13 @@ void test('probes a master metrics endpoint and ZooKeeper on loopback in one run
 
 void test('a standby master is answering but not elected; before recovery agents are not counted', () => {
   const standby = masterHealth({ status: 200, body: JSON.stringify({ 'master/elected': 0 }) });
-  assert.deepEqual(standby, { answered: true, elected: false, recovered: false, agentsActive: 0 });
+  assert.deepEqual(standby, {
+    answered: true,
+    elected: false,
+    logRecovered: false,
+    recovered: false,
+    agentsActive: 0,
+  });
 });
 
 void test('the ensemble verdict wants exactly one leader and the rest following', () => {
@@ -114,4 +128,33 @@ void test('the ensemble verdict wants exactly one leader and the rest following'
   assert.equal(down.ok, false);
   assert.match(down.summary, /down: c/);
   assert.equal(ensembleVerdict(new Map([['solo', 'standalone']])).ok, true);
+});
+
+void test('unit states and journals: a crash-looping or failed unit is trouble, a running one is not', () => {
+  const journal = Buffer.from('Starting...\nFailed to load flag: bogus\n').toString('base64');
+  const out = parseHealth(
+    [
+      'U\tmesos-master.service\tactivating\tauto-restart\t0\texit-code',
+      'U\tmesos-agent.service\tactive\trunning\t3\tsuccess',
+      'U\tzookeeper.service\tactive\trunning\t0\tsuccess',
+      'U\tmarathon.service\tfailed\tfailed\t5\texit-code',
+      `J\tmesos-master.service\t${journal}`,
+      'E\tdone',
+      '',
+    ].join('\n'),
+  );
+  assert.match(unitTrouble(out.units.get('mesos-master.service')) ?? '', /keeps exiting.*exit-code/);
+  assert.match(unitTrouble(out.units.get('mesos-agent.service')) ?? '', /restarted it 3 times/);
+  assert.equal(unitTrouble(out.units.get('zookeeper.service')), undefined);
+  assert.equal(unitTrouble(out.units.get('marathon.service')), 'failed (exit-code)');
+  assert.equal(unitTrouble(undefined), undefined, 'a unit systemd could not tell about is not judged');
+  assert.equal(out.journal.get('mesos-master.service'), 'Starting...\nFailed to load flag: bogus');
+  assert.equal(
+    healthInput({
+      http: [],
+      units: ['mesos-master.service'],
+      journal: [{ unit: 'mesos-master.service', lines: 5 }],
+    }),
+    'U\tmesos-master.service\nJ\tmesos-master.service\t5\n',
+  );
 });

@@ -84,6 +84,50 @@ void test('a restart that would break the ZooKeeper quorum, counting a member al
   );
 });
 
+void test('masters: standbys first, the leading master (as Mesos says) last; a down master before both', () => {
+  const before = desire(clusterYaml());
+  const observed = world(before, []);
+  const plan = buildPlan(
+    desire(clusterYaml().replace('masters:\n', 'masters:\n  flags: { logging_level: INFO }\n')),
+    observed,
+    false,
+  );
+  const masters = (l: LiveState): string[] =>
+    schedule(plan, l)
+      .filter((w) => w.service === 'mesos-master')
+      .map((w) => `${w.hosts.join(',')} ${w.why} ${w.settle}`);
+  assert.deepEqual(masters({ ...live(observed), masterLeader: 'm1' }), [
+    'm2 standby masters first cluster',
+    'm3 standby masters first cluster',
+    'm1 the leading master last cluster',
+  ]);
+  assert.deepEqual(masters({ ...live(observed), masterLeader: 'm2' }), [
+    'm1 standby masters first cluster',
+    'm3 standby masters first cluster',
+    'm2 the leading master last cluster',
+  ]);
+  const m3Down = world(before, ['m3']);
+  const plan2 = buildPlan(
+    desire(clusterYaml().replace('masters:\n', 'masters:\n  flags: { logging_level: INFO }\n')),
+    m3Down,
+    false,
+  );
+  assert.deepEqual(
+    schedule(plan2, { ...live(m3Down), masterLeader: 'm1' })
+      .filter((w) => w.service === 'mesos-master')
+      .map((w) => w.hosts.join(',')),
+    ['m3', 'm2', 'm1'],
+  );
+});
+
+void test('a new set of masters: each start waits only for an answer, the last for the elected leader', () => {
+  const plan = buildPlan(desire(clusterYaml()), new Map(), true);
+  const masters = schedule(plan, live(new Map()))
+    .filter((w) => w.service === 'mesos-master')
+    .map((w) => `${w.action} ${w.hosts.join(',')} ${w.settle}`);
+  assert.deepEqual(masters, ['start m1 answer', 'start m2 answer', 'start m3 cluster']);
+});
+
 void test('with five members one down, a rolling restart is still safe', () => {
   const yaml5 = clusterYaml({ masters: 5 });
   const before = desire(yaml5);

@@ -55,6 +55,8 @@ export interface ApplyDeps {
   gate: (wave: Wave) => Promise<void>;
   /** Called after each host's files are written, so state never lags what the hosts hold. */
   onHostApplied: (applied: HostApplied) => Promise<void>;
+  /** Called once a wave has passed its gate: its restarts are no longer pending. */
+  onWaveDone?: (wave: Wave) => Promise<void>;
   onEvent: (e: ApplyEvent) => void;
   /** When aborted, no new step starts; steps in flight finish. */
   signal: AbortSignal;
@@ -335,6 +337,7 @@ export async function applyPlan(
     );
     deps.onEvent({ type: 'gate', wave });
     await deps.gate(wave);
+    await deps.onWaveDone?.(wave);
     done++;
   }
   return { interrupted: false, wavesDone: done, wavesTotal: waves.length };

@@ -13,6 +13,12 @@ export interface Wave {
   hosts: string[];
   gate: Gate;
   why: string;
+  /**
+   * Masters: 'answer' waits only for the started master to answer (a new replicated log needs
+   * every replica before any can recover); 'cluster' (the default) also waits for its replica to
+   * recover and a leader to be elected with the registry recovered.
+   */
+  settle?: 'answer' | 'cluster';
 }
 
 /** What runs now, as observed: which services are active where, and ZooKeeper's roles. */
@@ -21,6 +27,8 @@ export interface LiveState {
   zkMode: ReadonlyMap<string, ZkMode>;
   /** The masters' quorum (replicated log). */
   masterQuorum: number;
+  /** The master Mesos says is leading (`master/elected`), asked when the plan restarts masters. */
+  masterLeader?: string;
 }
 
 const GATE: Readonly<Record<ServiceName, Gate>> = {
@@ -41,13 +49,18 @@ function checkQuorum(
   what: string,
   members: readonly string[],
   restarting: readonly string[],
+  /** Members started (they were down) before any restart: each gated until it is back. */
+  starting: readonly string[],
   quorum: number,
   live: LiveState,
   service: ServiceName,
 ): void {
   // Restarting members that are down takes nothing down; a single member has no quorum to keep.
   if (!restarting.some((h) => isRunning(live, h, service)) || members.length === 1) return;
-  const down = members.filter((h) => !isRunning(live, h, service));
+  // Members that are down and started or restarted too go first, each gated until it is back.
+  const down = members.filter(
+    (h) => !isRunning(live, h, service) && !restarting.includes(h) && !starting.includes(h),
+  );
   const upDuringRestart = members.length - down.length - 1;
   if (upDuringRestart < quorum) {
     throw new MesoError(
@@ -63,6 +76,12 @@ function checkQuorum(
     );
   }
 }
+
+/** Restart the members that are down first: they take nothing down, and bring the quorum back. */
+const downFirst = (hosts: readonly string[], live: LiveState, s: ServiceName): string[] => [
+  ...hosts.filter((h) => !isRunning(live, h, s)),
+  ...hosts.filter((h) => isRunning(live, h, s)),
+];
 
 /**
  * Order the service changes of a plan so that no step breaks a quorum: ZooKeeper first (a new
@@ -94,7 +113,8 @@ export function schedule(plan: Plan, live: LiveState): Wave[] {
           });
         return;
       }
-      checkQuorum('the ZooKeeper ensemble', phase.hosts, restarts, quorum, live, service);
+      // A member started here may be joining with a new server list (issue 12), so it is not counted on.
+      checkQuorum('the ZooKeeper ensemble', phase.hosts, restarts, [], quorum, live, service);
       for (const h of starts)
         waves.push({
           service,
@@ -104,7 +124,11 @@ export function schedule(plan: Plan, live: LiveState): Wave[] {
           why: 'a member joins the running ensemble',
         });
       const leader = restarts.filter((h) => live.zkMode.get(h) === 'leader');
-      const followers = restarts.filter((h) => live.zkMode.get(h) !== 'leader');
+      const followers = downFirst(
+        restarts.filter((h) => live.zkMode.get(h) !== 'leader'),
+        live,
+        service,
+      );
       for (const h of followers)
         waves.push({ service, action: 'restart', hosts: [h], gate, why: 'followers first' });
       for (const h of leader)
@@ -112,7 +136,42 @@ export function schedule(plan: Plan, live: LiveState): Wave[] {
       return;
     }
     if (service === 'mesos-master') {
-      checkQuorum('the masters', phase.hosts, restarts, live.masterQuorum, live, service);
+      checkQuorum('the masters', phase.hosts, restarts, starts, live.masterQuorum, live, service);
+      starts.forEach((h, i) =>
+        waves.push({
+          service,
+          action: 'start',
+          hosts: [h],
+          gate,
+          why: 'one at a time',
+          settle: i < starts.length - 1 ? 'answer' : 'cluster',
+        }),
+      );
+      // The leading master last (as Mesos says, not ZooKeeper): each restart of a standby keeps the
+      // leader, and the one failover comes when every other master is back.
+      const byLeader = [
+        ...downFirst(
+          restarts.filter((h) => h !== live.masterLeader),
+          live,
+          service,
+        ),
+        ...restarts.filter((h) => h === live.masterLeader),
+      ];
+      for (const h of byLeader)
+        waves.push({
+          service,
+          action: 'restart',
+          hosts: [h],
+          gate,
+          why:
+            live.masterLeader === undefined
+              ? 'one at a time'
+              : h === live.masterLeader
+                ? 'the leading master last'
+                : 'standby masters first',
+          settle: 'cluster',
+        });
+      return;
     }
     if (phase.strategy === 'one-at-a-time') {
       for (const h of starts)

@@ -6,6 +6,7 @@ import { applyPlan, isHostStep } from '../apply/apply.js';
 import type { ApplyEvent, HostApplied } from '../apply/apply.js';
 import { writeFilesCommand, writeFilesInput } from '../apply/files.js';
 import { schedule } from '../apply/schedule.js';
+import type { Wave } from '../apply/schedule.js';
 import { secretReader, withSecretHashes } from '../apply/secrets.js';
 import { readAssets } from '../engine/assets.js';
 import { missingPrograms, PROGRAM_FACTS } from '../plan/software.js';
@@ -53,10 +54,18 @@ import { loadTemplates } from '../templates.js';
 import { MesoError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { shellQuoteArg } from '../util/shell.js';
-import { makeGate, ensembleModes, probe } from '../verify/gates.js';
+import {
+  makeGate,
+  ensembleModes,
+  leaderAgentsAny,
+  leadingMaster,
+  mastersHealth,
+  mastersVerdict,
+  probe,
+} from '../verify/gates.js';
 import type { GateOptions } from '../verify/gates.js';
 import { drainAgent } from '../verify/drain.js';
-import { ensembleVerdict, masterHealth } from '../verify/health.js';
+import { ensembleVerdict } from '../verify/health.js';
 import { loadOrFail } from './common.js';
 import type { Io } from './io.js';
 
@@ -226,7 +235,16 @@ async function observeAndPlan(
     p.cloud === undefined
       ? withHostChanges(base, p.toCreate, p.toRemove)
       : withCloudChanges(withHostChanges(base, [], p.toRemove), p.cloud.changes);
-  return { plan, ...seen };
+  // A rolling master restart goes to the leading master last: ask Mesos which one leads.
+  const restartsMasters = plan.changes.some(
+    (c) => c.kind === 'service' && c.service === 'mesos-master' && c.action === 'restart',
+  );
+  const now: Observed = { plan, ...seen };
+  if (restartsMasters && p.topology.masters.some((m) => installedOn(p, now, m.name, 'mesos-master', 'now'))) {
+    const leader = await leadingMaster(gateOptions(p));
+    if (leader !== undefined) return { ...now, live: { ...seen.live, masterLeader: leader } };
+  }
+  return now;
 }
 
 /** provider aws with --cloud-only: the cloud changes alone; no host is contacted. */
@@ -247,6 +265,12 @@ function gateOptions(p: Prepared): GateOptions {
     templates,
     zkPort: p.spec.zookeeper.clientPort,
     masterPort: Number(p.spec.masters.flags['port'] ?? 5050),
+    agentPorts: new Map(
+      p.topology.agents.map((a) => [
+        a.name,
+        Number(p.spec.agents.find((g) => g.group === a.agentGroup)?.flags['port'] ?? 5051),
+      ]),
+    ),
     marathonPort: Number(p.spec.marathon.flags['http_port'] ?? 8080),
     timeoutMs: 120_000,
     intervalMs: 500,
@@ -311,6 +335,36 @@ async function confirm(io: Io, question: string, autoApprove: boolean): Promise<
   } finally {
     rl.close();
   }
+}
+
+/**
+ * Once a host's files are written and its software installed, the restarts they call for are pending in the state until their
+ * step has passed its gate: an apply that stops in between leaves the next plan restarting them.
+ */
+function markPending(state: ClusterState, plan: Plan, a: HostApplied): void {
+  const h = state.hosts[a.host];
+  if (h === undefined) return;
+  const pending = new Map((h.pending ?? []).map((x) => [x.service, x]));
+  for (const c of plan.changes) {
+    if (c.kind !== 'service' || c.host !== a.host || c.action !== 'restart') continue;
+    const reset = c.recovery !== undefined || pending.get(c.service)?.reset === true;
+    pending.set(c.service, { service: c.service, ...(reset ? { reset: true } : {}) });
+  }
+  if (pending.size > 0) h.pending = [...pending.values()].sort((x, y) => x.service.localeCompare(y.service));
+}
+
+function clearPending(state: ClusterState, w: Wave): boolean {
+  let changed = false;
+  for (const host of w.hosts) {
+    const h = state.hosts[host];
+    if (h?.pending === undefined) continue;
+    const left = h.pending.filter((x) => x.service !== w.service);
+    if (left.length === h.pending.length) continue;
+    changed = true;
+    if (left.length === 0) delete h.pending;
+    else h.pending = left;
+  }
+  return changed;
 }
 
 function recordApplied(state: ClusterState, p: Prepared, a: HostApplied): void {
@@ -560,7 +614,11 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
       drainAgent: (host, drain) => drainAgent(gateOptions(ready), host, drain),
       onHostApplied: async (a) => {
         recordApplied(state, ready, a);
+        markPending(state, cur.plan, a);
         await ready.save();
+      },
+      onWaveDone: async (w) => {
+        if (clearPending(state, w)) await ready.save();
       },
       onEvent,
       signal: abort.signal,
@@ -585,14 +643,22 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
       );
     }
     for (const name of p.toRemove) await retireHost(p, name, opts.purgeData === true, say);
-    const v = ensembleVerdict(await ensembleModes(gateOptions(p)));
+    // Verify: ZooKeeper has its leader and, where Mesos runs, a master is elected with its registry.
+    const withMesos = ready.topology.masters
+      .filter((m) => installedOn(ready, cur, m.name, 'mesos-master'))
+      .map((m) => m.name);
+    const [v, masters] = await Promise.all([
+      ensembleModes(gateOptions(ready)).then(ensembleVerdict),
+      withMesos.length === 0 ? undefined : mastersHealth(gateOptions(ready), withMesos).then(mastersVerdict),
+    ]);
     say('verify', `ZooKeeper: ${v.summary}`);
+    if (masters !== undefined) say('verify', `Mesos: ${masters.summary}`);
     await p.save();
     say(
       'done',
       `applied: ${cur.plan.summary.create} created, ${cur.plan.summary.update} updated, ${cur.plan.summary.delete} deleted, ${cur.plan.summary.restart} restarted`,
     );
-    return v.ok ? 0 : 1;
+    return v.ok && masters?.ok !== false ? 0 : 1;
   } finally {
     process.off('SIGINT', onSigint);
     await p?.pool.closeAll();
@@ -705,20 +771,28 @@ export async function statusCommand(file: string, opts: ClusterOptions, io: Io):
     const has = (host: string, service: ServiceName): boolean => installedOn(p, seen, host, service, 'now');
 
     const masters = p.topology.masters.filter((m) => has(m.name, 'mesos-master'));
-    const health = new Map<string, ReturnType<typeof masterHealth>>();
-    for (const m of masters) {
-      const a = await probe(g, m.name, {
-        zk: false,
-        http: [{ name: 'metrics', address: m.privateAddress, port: g.masterPort, path: '/metrics/snapshot' }],
-      });
-      health.set(m.name, masterHealth(a.http.get('metrics')));
-    }
-    const leaders = [...health].filter(([, h]) => h.elected).map(([n]) => n);
-    const registered = Math.max(
-      0,
-      ...[...health.values()].filter((h) => h.elected && h.recovered).map((h) => h.agentsActive),
+    const health = await mastersHealth(
+      g,
+      masters.map((m) => m.name),
     );
-    const mesosOk = masters.length === 0 || (leaders.length === 1 && registered >= p.topology.agents.length);
+    const leaders = [...health].filter(([, h]) => h.elected).map(([n]) => n);
+    const verdict = mastersVerdict(health);
+    // Which agents are registered, by name: the leader's /master/slaves (a standby redirects to it).
+    const asked = masters.length === 0 ? undefined : await leaderAgentsAny(g);
+    const agentsRegistered = Object.fromEntries(
+      p.topology.agents.map((a) => [
+        a.name,
+        asked === undefined ? null : asked.agents.some((x) => x.active && x.hostname === a.privateAddress),
+      ]),
+    );
+    const registered =
+      asked === undefined
+        ? verdict.ok
+          ? verdict.agentsActive
+          : 0
+        : Object.values(agentsRegistered).filter((x) => x === true).length;
+    const mesosOk =
+      masters.length === 0 || (leaders.length === 1 && verdict.ok && registered >= p.topology.agents.length);
 
     const marathonHosts = spec.marathon.enabled
       ? p.topology.masters.filter((m) => has(m.name, 'marathon'))
@@ -755,6 +829,8 @@ export async function statusCommand(file: string, opts: ClusterOptions, io: Io):
               leaders,
               agents_registered: registered,
               agents_expected: p.topology.agents.length,
+              registry_recovered: verdict.ok,
+              agents: agentsRegistered,
             },
             marathon: {
               ok: marathonOk,
@@ -774,8 +850,12 @@ export async function statusCommand(file: string, opts: ClusterOptions, io: Io):
       io.out(
         masters.length === 0
           ? 'Mesos masters: not installed on any master; their units are left to systemd\n'
-          : `Mesos masters: ${mesosOk ? 'healthy' : 'NOT healthy'} (leader: ${leaders.join(', ') || 'none'}; agents registered: ${registered} of ${p.topology.agents.length})\n`,
+          : `Mesos masters: ${mesosOk ? 'healthy' : 'NOT healthy'} (leader: ${leaders.join(', ') || 'none'}${leaders.length > 0 && !verdict.ok ? ', registry not recovered' : ''}; agents registered: ${registered} of ${p.topology.agents.length})\n`,
       );
+      const unregistered = Object.entries(agentsRegistered)
+        .filter(([, r]) => r === false)
+        .map(([n]) => n);
+      if (unregistered.length > 0) io.out(`  not registered: ${unregistered.join(', ')}\n`);
       if (spec.marathon.enabled) {
         io.out(
           marathonHosts.length === 0

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { KnownAddress } from '../model/topology.js';
 import { s3Client } from '../providers/aws/clients.js';
-import { ensureImage } from '../providers/local/image.js';
+import { ensureImage, imagePackages } from '../providers/local/image.js';
 import { createHosts, destroyHosts, labSshTarget } from '../providers/local/lab.js';
 import type { LabHost } from '../providers/local/lab.js';
 import type { Spec } from '../spec/types.js';
@@ -70,7 +70,7 @@ export async function createMissingLocalHosts(
 ): Promise<string[]> {
   const missing = names.filter((n) => labRecord(state, n) === undefined);
   if (missing.length === 0) return [];
-  const image = await ensureImage({ onEvent });
+  const image = await ensureImage({ packages: imagePackages(spec), onEvent });
   const created = await createHosts({
     cluster: spec.name,
     subnet: spec.local.subnet,

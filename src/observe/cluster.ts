@@ -91,8 +91,12 @@ export async function observeCluster(opts: {
   const zkMode = new Map<string, ZkMode>();
   for (const h of opts.desired.hosts) {
     const obs = raw.get(h.host.name)!;
-    const host = toObservedHost(obs, Object.keys(opts.state?.hosts[h.host.name]?.files ?? {}));
-    observed.set(h.host.name, host);
+    const before = opts.state?.hosts[h.host.name];
+    const host = toObservedHost(obs, Object.keys(before?.files ?? {}));
+    const pending = new Map(
+      (before?.pending ?? []).map((x) => [x.service as ServiceName, { reset: x.reset === true }]),
+    );
+    observed.set(h.host.name, pending.size === 0 ? host : { ...host, pending });
     running.set(h.host.name, host.activeServices);
     if (obs.zkMode !== undefined) zkMode.set(h.host.name, obs.zkMode);
   }

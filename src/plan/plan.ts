@@ -39,6 +39,8 @@ export interface ObservedHost {
   software?: ReadonlyMap<string, { version: string | null; held: boolean }>;
   /** Every unit meso looked at, by unit name; for the units a host must not run. */
   units?: ReadonlyMap<string, { loaded: boolean; enabled: string; active: string }>;
+  /** Restarts an earlier apply wrote the files for and did not carry out (from the state). */
+  pending?: ReadonlyMap<ServiceName, { reset: boolean }>;
 }
 
 export type ObservedState = ReadonlyMap<string, ObservedHost>;
@@ -333,11 +335,13 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
       const svc = h.services.find((s) => s.name === phase.service)!;
       const seen = observed.get(name) ?? EMPTY_HOST;
       const running = (seen.startedServices ?? seen.activeServices).has(svc.name);
-      const changed = changedFeeds.get(name)?.has(svc.name) === true;
+      const pending = seen.pending?.get(svc.name);
+      const changed = changedFeeds.get(name)?.has(svc.name) === true || pending !== undefined;
       if (running && !changed) continue;
       const agent = svc.name === 'mesos-agent' ? h.agent : undefined;
       const reset =
-        agent !== undefined && agentIdentityChanged(h, filesByHost.get(name) ?? [], seen, running);
+        agent !== undefined &&
+        (agentIdentityChanged(h, filesByHost.get(name) ?? [], seen, running) || pending?.reset === true);
       // A stopped agent is not registered: there is nothing to drain, only a checkpoint to drop.
       const drain = reset && running ? agent.drain : undefined;
       serviceChanges.push({
@@ -359,7 +363,9 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
             `${running ? 'stop, ' : ''}remove ${agent.workDir}/meta/slaves/latest, start, wait for it to register again` +
             (running && drain === undefined ? ' (its tasks are lost; agents[].drain drains first)' : '')
           : running
-            ? 'its configuration changed'
+            ? changedFeeds.get(name)?.has(svc.name) === true
+              ? 'its configuration changed'
+              : 'an earlier apply changed its configuration and stopped before restarting it'
             : `start and enable (step ${index + 1}: ${phase.service})`,
       });
     }

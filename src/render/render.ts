@@ -165,7 +165,37 @@ function agentFlags(spec: Spec, host: TopologyHost): Map<string, FlagValue> {
   // Public agents offer their resources to the slave_public role, as DC/OS lays them out.
   if (group.public) derived.push(['default_role', 'slave_public']);
   if (spec.security.agentCredential !== undefined) derived.push(['credential', AGENT_CREDENTIAL_FILE]);
-  return sortedFlags([...new Map([...derived, ...Object.entries(group.flags)])]);
+  const flags = new Map([...derived, ...Object.entries(group.flags)]);
+  if (spec.install.method === 'archive') {
+    const env = executorEnvironment(spec.install.prefix, flags.get('executor_environment_variables'));
+    if (env !== undefined) flags.set('executor_environment_variables', env);
+  }
+  return sortedFlags([...flags]);
+}
+
+/**
+ * The agent starts executors with an environment of its own (not the unit's), so an archive's
+ * executors would not find its libraries: give them LD_LIBRARY_PATH=<prefix>/lib, appended to any
+ * LD_LIBRARY_PATH the spec's own executor_environment_variables set. Not an ld.so.conf.d entry:
+ * the archive bundles copies of libssl, libz, libresolv... that would then shadow the host's own
+ * for every program on it.
+ */
+export function executorEnvironment(prefix: string, given: FlagValue | undefined): string | undefined {
+  let env: Record<string, unknown> = {};
+  if (typeof given === 'string') {
+    try {
+      const parsed = JSON.parse(given) as unknown;
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+      env = parsed as Record<string, unknown>;
+    } catch {
+      return undefined; // not JSON (e.g. file:///...): the operator's value stands as it is
+    }
+  } else if (given !== undefined) return undefined;
+  const lib = `${prefix}/lib`;
+  const current = typeof env['LD_LIBRARY_PATH'] === 'string' ? env['LD_LIBRARY_PATH'] : '';
+  const paths = current.split(':').filter((x) => x !== '');
+  if (!paths.includes(lib)) paths.push(lib);
+  return JSON.stringify({ ...env, LD_LIBRARY_PATH: paths.join(':') });
 }
 
 function str(flags: Flags | Map<string, FlagValue>, name: string, fallback: string): string {

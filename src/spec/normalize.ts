@@ -162,6 +162,7 @@ export function normalize(data: unknown): Spec {
   const auth = obj(security['authentication']);
   const ssl = security['ssl'] === undefined ? undefined : obj(security['ssl']);
   const state = obj(root['state']);
+  const local = obj(root['local']);
   const sshUser = str(ssh['user'], 'root');
   const zkOnMasters = !Array.isArray(zk['hosts']) && zk['count'] === undefined;
 
@@ -269,7 +270,10 @@ export function normalize(data: unknown): Spec {
             },
     },
     aws: obj(root['aws']),
-    local: { subnet: str(obj(root['local'])['subnet'], '198.18.0.0/24') },
+    local: {
+      subnet: str(local['subnet'], '198.18.0.0/24'),
+      packages: Array.isArray(local['packages']) ? local['packages'].map(String) : [],
+    },
     state: {
       backend: state['backend'] === 's3' ? 's3' : 'local',
       path: optStr(state['path']),

@@ -41,6 +41,8 @@ export const SAFE = {
   zkSetting: /^[A-Za-z0-9_.]+$/,
   image: /^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/,
   secretRef: /^(env:[A-Za-z_][A-Za-z0-9_]*|file:[^\s]+)$/,
+  /** Debian policy's package name (also in the schema, for local.packages). */
+  debianPackage: /^[a-z0-9][a-z0-9+.-]+$/,
   /** A one-line value that goes into a file or an environment variable as it is. */
   oneLine: /^[^\n\r\0]*$/,
 } as const;
@@ -715,6 +717,31 @@ const provider: Rule = ({ spec, raw }) => {
         ),
       );
     if (raw['aws'] !== undefined) out.push(warn(['aws'], 'aws: is ignored with provider: local'));
+    // Local hosts are Debian (dpkg names are lower case); archive and none packages go into the image.
+    const ins = spec.install;
+    const given = ins.options['packages'];
+    if (ins.method === 'archive' || ins.method === 'none') {
+      ins.packages.forEach((p, i) => {
+        // A name that is no package name at all is reported by the install rules.
+        if (!PACKAGE_NAME.test(p.name) || SAFE.debianPackage.test(p.name)) return;
+        const key = Array.isArray(given) ? i : (Object.keys(given ?? {})[i] ?? i);
+        out.push(
+          err(
+            ['install', 'packages', key],
+            `'${p.name}' is not a Debian package name (local hosts are Debian)`,
+            "use the Debian name: lower-case letters, digits, '+', '-' and '.'",
+          ),
+        );
+      });
+    }
+  } else if (rawAt(raw, ['local', 'packages']) !== undefined) {
+    out.push(
+      err(
+        ['local', 'packages'],
+        `local.packages is for provider local: provider ${spec.provider} hosts are not built from meso's image`,
+        'remove local.packages; install.packages installs packages on the hosts',
+      ),
+    );
   }
   if (spec.provider === 'aws') {
     const aws = spec.aws;

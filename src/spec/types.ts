@@ -180,6 +180,8 @@ export interface StateSpec {
 
 export interface LocalSpec {
   subnet: string;
+  /** Debian packages baked into the image of this cluster's hosts, besides meso's own; as written. */
+  packages: string[];
 }
 
 export interface Spec {

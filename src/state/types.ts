@@ -37,6 +37,12 @@ export interface HostState {
   directories: { path: string; data: boolean }[];
   /** Units meso enabled. */
   services: string[];
+  /**
+   * Restarts the files written on this host call for and that have not happened yet (an apply
+   * stopped or failed before their step): the next plan restarts them (`reset`: the agent's
+   * recovery is reset too). Removed once the service's step has passed its health gate.
+   */
+  pending?: { service: string; reset?: boolean }[];
   /** Provider records (the local provider's container, the aws instance id). */
   provider?: Record<string, unknown>;
 }

@@ -18,6 +18,7 @@ export type MesoErrorCode =
   | 'ObserveFailed'
   | 'PlanStale'
   | 'HealthTimeout'
+  | 'ServiceFailed'
   | 'LabUnsupported'
   | 'LabImageFailed'
   | 'LabAddressInvalid'

@@ -52,6 +52,19 @@ async function operator(
   return { status: r?.status ?? 0, json };
 }
 
+/** Tasks the leader lists as not completed on an agent (GET_TASKS), or undefined when it does not say. */
+async function tasksOn(
+  opts: GateOptions,
+  master: { name: string; address: string },
+  agentId: string,
+): Promise<number | undefined> {
+  const r = await operator(opts, master, { type: 'GET_TASKS' });
+  const answer = (r.json as { get_tasks?: { tasks?: unknown } } | undefined)?.get_tasks;
+  const tasks = answer?.tasks ?? [];
+  if (r.status !== 200 || answer === undefined || !Array.isArray(tasks)) return undefined;
+  return (tasks as { agent_id?: { value?: string } }[]).filter((t) => t.agent_id?.value === agentId).length;
+}
+
 function agents(json: unknown): AgentEntry[] {
   const list = (json as { get_agents?: { agents?: unknown } } | undefined)?.get_agents?.agents;
   return Array.isArray(list) ? (list as AgentEntry[]) : [];
@@ -103,6 +116,11 @@ export async function drainAgent(
   for (;;) {
     const now = await find();
     if (now === undefined || now.drain_info?.state === 'DRAINED') return `${agent} (${id}) drained`;
+    // Mesos moves an agent to DRAINED only once every terminal update is acknowledged; a framework
+    // that ended first (as mesos-execute does after TASK_KILLED) leaves it DRAINING for good. What
+    // the reset needs is that no task runs there any more.
+    if (now.drain_info?.state === 'DRAINING' && (await tasksOn(opts, master, id)) === 0)
+      return `${agent} (${id}) drained: no task runs on it (Mesos says DRAINING: a framework did not acknowledge its last updates)`;
     if (Date.now() >= deadline || opts.signal?.aborted === true)
       throw new MesoError(
         'HealthTimeout',

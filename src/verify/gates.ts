@@ -4,8 +4,16 @@ import type { ZkMode } from '../observe/observe.js';
 import type { Templates } from '../render/types.js';
 import type { HostConnection } from '../transport/host.js';
 import { MesoError } from '../util/errors.js';
-import { ensembleVerdict, healthCommand, healthInput, masterHealth, parseHealth } from './health.js';
-import type { HealthAnswer, HttpProbe } from './health.js';
+import {
+  ensembleVerdict,
+  healthCommand,
+  healthInput,
+  masterHealth,
+  parseHealth,
+  registeredItself,
+  unitTrouble,
+} from './health.js';
+import type { HealthAnswer, HttpAnswer, HttpProbe, MasterHealth } from './health.js';
 
 export interface GateOptions {
   topology: Topology;
@@ -13,6 +21,8 @@ export interface GateOptions {
   templates: Templates;
   zkPort: number;
   masterPort: number;
+  /** Each agent's port (its group's `port` flag), 5051 when not listed. */
+  agentPorts?: ReadonlyMap<string, number>;
   marathonPort: number;
   timeoutMs: number;
   intervalMs: number;
@@ -21,15 +31,20 @@ export interface GateOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Ask one host for ZooKeeper's role and any HTTP endpoints, in one round trip. */
+/** Ask one host for ZooKeeper's role, HTTP endpoints, unit states and journals, in one round trip. */
 export async function probe(
   opts: GateOptions,
   host: string,
-  req: { zk: boolean; http: HttpProbe[] },
+  req: { zk: boolean; http: HttpProbe[]; units?: string[]; journal?: { unit: string; lines: number }[] },
 ): Promise<HealthAnswer> {
   const conn = await opts.connection(host);
   const r = await conn.exec(healthCommand(opts.templates['health.sh'] ?? ''), {
-    stdin: healthInput({ ...(req.zk ? { zkPort: opts.zkPort } : {}), http: req.http }),
+    stdin: healthInput({
+      ...(req.zk ? { zkPort: opts.zkPort } : {}),
+      http: req.http,
+      ...(req.units === undefined ? {} : { units: req.units }),
+      ...(req.journal === undefined ? {} : { journal: req.journal }),
+    }),
   });
   return parseHealth(r.stdout);
 }
@@ -41,56 +56,213 @@ export async function ensembleModes(opts: GateOptions): Promise<Map<string, ZkMo
   return new Map(opts.topology.ensemble.map((h, i) => [h.name, answers[i]!.zkMode]));
 }
 
-/** Poll `check` until it says ok or the time is up; the last reason goes into the error. */
+const metricsProbe = (opts: GateOptions, host: string): HttpProbe => {
+  const h = opts.topology.hosts.find((x) => x.name === host)!;
+  return { name: 'metrics', address: h.privateAddress, port: opts.masterPort, path: '/metrics/snapshot' };
+};
+
+/** Every master's own /metrics/snapshot, asked on its host (in parallel). */
+export async function mastersHealth(
+  opts: GateOptions,
+  masters: readonly string[] = opts.topology.masters.map((m) => m.name),
+): Promise<Map<string, MasterHealth>> {
+  const answers = await Promise.all(
+    masters.map((m) => probe(opts, m, { zk: false, http: [metricsProbe(opts, m)] })),
+  );
+  return new Map(masters.map((m, i) => [m, masterHealth(answers[i]!.http.get('metrics'))]));
+}
+
+/** The master Mesos says is leading (`master/elected`), if one is. */
+export async function leadingMaster(opts: GateOptions): Promise<string | undefined> {
+  for (const [name, h] of await mastersHealth(opts)) if (h.elected) return name;
+  return undefined;
+}
+
+export interface RegisteredAgent {
+  id: string;
+  hostname: string;
+  active: boolean;
+}
+
+/**
+ * The agents the leading master knows, from `/master/slaves` asked of `via` (any master): a standby
+ * answers with a 307 redirect to the leader (`Location: //<address>:<port>`), which is followed once.
+ */
+export async function leaderAgents(
+  opts: GateOptions,
+  via: string,
+): Promise<{ leader: string; agents: RegisteredAgent[] } | undefined> {
+  const ask = async (host: string): Promise<HttpAnswer | undefined> => {
+    const h = opts.topology.hosts.find((x) => x.name === host)!;
+    const a = await probe(opts, host, {
+      zk: false,
+      http: [{ name: 'slaves', address: h.privateAddress, port: opts.masterPort, path: '/master/slaves' }],
+    });
+    return a.http.get('slaves');
+  };
+  let host = via;
+  let a = await ask(host);
+  if (a?.status === 307 && a.location !== undefined) {
+    const target = /^(?:https?:)?\/\/([^/:]+)/.exec(a.location)?.[1];
+    const leader = opts.topology.masters.find((m) => m.privateAddress === target || m.address === target);
+    if (leader === undefined) return undefined;
+    host = leader.name;
+    a = await ask(host);
+  }
+  if (a?.status !== 200) return undefined;
+  try {
+    const json = JSON.parse(a.body) as { slaves?: { id?: string; hostname?: string; active?: boolean }[] };
+    return {
+      leader: host,
+      agents: (json.slaves ?? []).map((x) => ({
+        id: x.id ?? '',
+        hostname: x.hostname ?? '',
+        active: x.active === true,
+      })),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** leaderAgents asked of each master in turn until one answers (a master may be down). */
+export async function leaderAgentsAny(
+  opts: GateOptions,
+): Promise<{ leader: string; agents: RegisteredAgent[] } | undefined> {
+  for (const m of opts.topology.masters) {
+    const a = await leaderAgents(opts, m.name).catch(() => undefined);
+    if (a !== undefined) return a;
+  }
+  return undefined;
+}
+
+/** The masters as a whole: one elected leader whose registry is recovered. */
+export function mastersVerdict(health: ReadonlyMap<string, MasterHealth>): {
+  ok: boolean;
+  leader: string | undefined;
+  agentsActive: number;
+  summary: string;
+} {
+  const elected = [...health].filter(([, h]) => h.elected);
+  const leader = elected.find(([, h]) => h.recovered);
+  if (elected.length === 0)
+    return { ok: false, leader: undefined, agentsActive: 0, summary: 'no master is elected' };
+  if (leader === undefined)
+    return {
+      ok: false,
+      leader: elected[0]![0],
+      agentsActive: 0,
+      summary: `${elected[0]![0]} is elected, its registry is not recovered yet`,
+    };
+  return {
+    ok: true,
+    leader: leader[0],
+    agentsActive: leader[1].agentsActive,
+    summary: `leader: ${leader[0]} (registry recovered), ${leader[1].agentsActive} agents active`,
+  };
+}
+
+/** A unit that keeps failing stops the wait at once, with what its journal says. */
+async function failFastOnUnits(opts: GateOptions, wave: Wave): Promise<void> {
+  const unit = `${wave.service}.service`;
+  const answers = await Promise.all(
+    wave.hosts.map((h) => probe(opts, h, { zk: false, http: [], units: [unit] })),
+  );
+  for (const [i, a] of answers.entries()) {
+    const trouble = unitTrouble(a.units.get(unit));
+    if (trouble === undefined) continue;
+    const host = wave.hosts[i]!;
+    const journal = await journalTail(opts, host, unit);
+    throw new MesoError('ServiceFailed', `${unit} on ${host} ${trouble}`, {
+      hint: `${journal === '' ? 'its journal is empty' : `the last lines of its journal:\n${journal}`}\nfix the cause and apply again (journalctl -u ${unit} on ${host} has the rest)`,
+    });
+  }
+}
+
+/** The last lines of a unit's journal on a host, indented for an error's hint ('' when none). */
+export async function journalTail(
+  opts: GateOptions,
+  host: string,
+  unit: string,
+  lines = 15,
+): Promise<string> {
+  try {
+    const a = await probe(opts, host, { zk: false, http: [], journal: [{ unit, lines }] });
+    return (a.journal.get(unit) ?? '')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => `  ${l}`)
+      .join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Poll `check` until it says ok or the time is up; the last reason goes into the error, with the
+ * journal of the wave's units. A unit that fails or restarts stops the wait at once.
+ */
 async function until(
   opts: GateOptions,
+  wave: Wave,
   what: string,
   check: () => Promise<{ ok: boolean; why: string }>,
 ): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   let last: string;
   for (;;) {
+    await failFastOnUnits(opts, wave);
     const r = await check();
     if (r.ok) return;
     last = r.why;
     if (Date.now() >= deadline || opts.signal?.aborted === true) break;
     await sleep(opts.intervalMs);
   }
+  const unit = `${wave.service}.service`;
+  const journals = await Promise.all(
+    wave.hosts.map(async (h) => {
+      const j = await journalTail(opts, h, unit, 8);
+      return j === '' ? '' : `${unit} on ${h}, last lines of its journal:\n${j}`;
+    }),
+  );
   throw new MesoError(
     'HealthTimeout',
     `${what} not healthy after ${Math.round(opts.timeoutMs / 1000)} s: ${last}`,
     {
-      hint: 'look at the service journal on the hosts (journalctl -u <unit>); the cluster state is saved, apply again once fixed',
+      hint: [...journals.filter((j) => j !== ''), 'the cluster state is saved; apply again once fixed'].join(
+        '\n',
+      ),
     },
   );
 }
 
 /** The gates apply waits on between waves, checked from the hosts themselves over SSH. */
 export function makeGate(opts: GateOptions): (wave: Wave) => Promise<void> {
-  const metrics = (host: string): HttpProbe => {
-    const h = opts.topology.hosts.find((x) => x.name === host)!;
-    return { name: 'metrics', address: h.privateAddress, port: opts.masterPort, path: '/metrics/snapshot' };
-  };
-  const startedAgents = new Set<string>();
   return async (wave) => {
     switch (wave.gate) {
       case 'zk-leader':
-        return until(opts, 'the ZooKeeper ensemble', async () => {
+        return until(opts, wave, 'the ZooKeeper ensemble', async () => {
           const v = ensembleVerdict(await ensembleModes(opts));
           return { ok: v.ok, why: v.summary };
         });
       case 'master-healthy':
-        return until(opts, `mesos-master on ${wave.hosts.join(', ')}`, async () => {
+        return until(opts, wave, `mesos-master on ${wave.hosts.join(', ')}`, async () => {
+          const health = await mastersHealth(opts);
           for (const host of wave.hosts) {
-            const m = masterHealth(
-              (await probe(opts, host, { zk: false, http: [metrics(host)] })).http.get('metrics'),
-            );
-            if (!m.answered) return { ok: false, why: `${host} does not answer on port ${opts.masterPort}` };
+            const m = health.get(host);
+            if (m?.answered !== true)
+              return { ok: false, why: `${host} does not answer on port ${opts.masterPort}` };
+            // A master whose log replica has not recovered cannot vote: restarting the next one now
+            // could leave the replicated log without a quorum.
+            if (wave.settle === 'cluster' && !m.logRecovered)
+              return { ok: false, why: `${host} answers, its replica of the registry has not recovered yet` };
           }
-          return { ok: true, why: '' };
+          if (wave.settle === 'answer') return { ok: true, why: '' };
+          const v = mastersVerdict(health);
+          return { ok: v.ok, why: v.summary };
         });
       case 'marathon-ping':
-        return until(opts, `marathon on ${wave.hosts.join(', ')}`, async () => {
+        return until(opts, wave, `marathon on ${wave.hosts.join(', ')}`, async () => {
           for (const host of wave.hosts) {
             const h = opts.topology.hosts.find((x) => x.name === host)!;
             const a = await probe(opts, host, {
@@ -102,24 +274,38 @@ export function makeGate(opts: GateOptions): (wave: Wave) => Promise<void> {
           }
           return { ok: true, why: '' };
         });
-      case 'agents-registered': {
-        // Started agents so far must all be registered; after a restart, every agent must be back.
-        for (const h of wave.hosts) startedAgents.add(h);
-        const expected = wave.action === 'restart' ? opts.topology.agents.length : startedAgents.size;
-        return until(opts, `mesos-agent on ${wave.hosts.join(', ')}`, async () => {
-          let registered = 0;
-          for (const m of opts.topology.masters) {
-            const h = masterHealth(
-              (await probe(opts, m.name, { zk: false, http: [metrics(m.name)] })).http.get('metrics'),
-            );
-            if (h.elected && h.recovered) registered = Math.max(registered, h.agentsActive);
-          }
+      case 'agents-registered':
+        // Each agent of the wave says it is registered (its own `slave/registered`, so a restarted
+        // agent counts only once the new process has registered) and the leader lists it active.
+        return until(opts, wave, `mesos-agent on ${wave.hosts.join(', ')}`, async () => {
+          const own = await Promise.all(
+            wave.hosts.map(async (host) => {
+              const h = opts.topology.hosts.find((x) => x.name === host)!;
+              const port = opts.agentPorts?.get(host) ?? 5051;
+              const a = await probe(opts, host, {
+                zk: false,
+                http: [{ name: 'metrics', address: h.privateAddress, port, path: '/metrics/snapshot' }],
+              });
+              return registeredItself(a.http.get('metrics'));
+            }),
+          );
+          const notYet = wave.hosts.filter((_, i) => own[i] !== true);
+          if (notYet.length > 0)
+            return {
+              ok: false,
+              why: `${notYet.join(', ')}: not registered with a master yet (the agent's own metrics)`,
+            };
+          const listed = await leaderAgentsAny(opts);
+          if (listed === undefined) return { ok: false, why: 'no leading master answers /master/slaves' };
+          const missing = wave.hosts.filter((host) => {
+            const address = opts.topology.hosts.find((x) => x.name === host)!.privateAddress;
+            return !listed.agents.some((a) => a.active && a.hostname === address);
+          });
           return {
-            ok: registered >= expected,
-            why: `${registered} of ${expected} agents registered with the leading master`,
+            ok: missing.length === 0,
+            why: `${missing.join(', ')}: not active on the leading master ${listed.leader}`,
           };
         });
-      }
     }
   };
 }

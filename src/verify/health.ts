@@ -13,18 +13,38 @@ export interface HttpProbe {
 export interface HttpAnswer {
   status: number;
   body: string;
+  /** The Location header of a redirect (a standby master answers `//leader:5050`). */
+  location?: string;
+}
+
+/** systemd's view of a unit: `systemctl show` ActiveState, SubState, NRestarts, Result. */
+export interface UnitAnswer {
+  active: string;
+  sub: string;
+  restarts: number;
+  result: string;
 }
 
 export interface HealthAnswer {
   zkMode: ZkMode | undefined;
   http: Map<string, HttpAnswer>;
+  units: Map<string, UnitAnswer>;
+  /** The last journal lines of each unit asked for. */
+  journal: Map<string, string>;
+}
+
+export interface HealthRequest {
+  zkPort?: number;
+  http: readonly HttpProbe[];
+  units?: readonly string[];
+  journal?: readonly { unit: string; lines: number }[];
 }
 
 export function healthCommand(script: string): string {
   return scriptCommand(script, 'meso-health');
 }
 
-export function healthInput(req: { zkPort?: number; http: readonly HttpProbe[] }): string {
+export function healthInput(req: HealthRequest): string {
   const lines = [
     ...(req.zkPort === undefined ? [] : [`Z\t${req.zkPort}`]),
     ...req.http.map((p) =>
@@ -33,6 +53,8 @@ export function healthInput(req: { zkPort?: number; http: readonly HttpProbe[] }
         : ['P', p.name, p.address, String(p.port), p.path, Buffer.from(p.body, 'utf8').toString('base64')]
       ).join('\t'),
     ),
+    ...(req.units ?? []).map((u) => `U\t${u}`),
+    ...(req.journal ?? []).map((j) => `J\t${j.unit}\t${j.lines}`),
   ];
   for (const l of lines) if (/[\n\r\0]/.test(l)) throw new Error(`cannot probe ${JSON.stringify(l)}`);
   return `${lines.join('\n')}\n`;
@@ -43,15 +65,23 @@ function parseHttp(raw: string): HttpAnswer {
   const status = /^HTTP\/\d(?:\.\d)? (\d{3})/.exec(text);
   if (status === null) return { status: 0, body: '' };
   const split = text.indexOf('\r\n\r\n');
-  return { status: Number(status[1]), body: split < 0 ? '' : text.slice(split + 4) };
+  const head = split < 0 ? text : text.slice(0, split);
+  const location = /^location:[ \t]*(.*?)[ \t]*$/im.exec(head)?.[1];
+  return {
+    status: Number(status[1]),
+    body: split < 0 ? '' : text.slice(split + 4),
+    ...(location === undefined ? {} : { location }),
+  };
 }
 
 export function parseHealth(stdout: string): HealthAnswer {
-  const out: HealthAnswer = { zkMode: undefined, http: new Map() };
+  const out: HealthAnswer = { zkMode: undefined, http: new Map(), units: new Map(), journal: new Map() };
   let done = false;
   for (const line of stdout.split('\n')) {
-    const [kind, a = '', b = ''] = line.split('\t');
-    if (kind === 'Z')
+    const [kind, a = '', b = '', c = '', d = '', e = ''] = line.split('\t');
+    if (kind === 'U') out.units.set(a, { active: b, sub: c, restarts: Number(d) || 0, result: e });
+    else if (kind === 'J') out.journal.set(a, Buffer.from(b, 'base64').toString('utf8').trimEnd());
+    else if (kind === 'Z')
       out.zkMode = (['leader', 'follower', 'standalone', 'observer'].includes(a) ? a : 'down') as ZkMode;
     else if (kind === 'H') out.http.set(a, parseHttp(b));
     else if (kind === 'E') done = true;
@@ -60,10 +90,25 @@ export function parseHealth(stdout: string): HealthAnswer {
   return out;
 }
 
+/**
+ * Why a unit that was just started or restarted is not coming up, or undefined while it may still:
+ * systemd restarting it (Restart=always after a crash), or giving up on it, means it exited.
+ */
+export function unitTrouble(u: UnitAnswer | undefined): string | undefined {
+  if (u === undefined || u.active === '') return undefined;
+  if (u.active === 'failed') return `failed (${u.result})`;
+  if (u.sub === 'auto-restart' || u.restarts > 0)
+    return `keeps exiting: systemd restarted it ${u.restarts} time${u.restarts === 1 ? '' : 's'} (last result: ${u.result})`;
+  if (u.active === 'inactive') return 'stopped';
+  return undefined;
+}
+
 /** A master's view of itself, from /metrics/snapshot (a standby answers /master/state with a redirect). */
 export interface MasterHealth {
   answered: boolean;
   elected: boolean;
+  /** Its replica of the registry's replicated log has recovered (`registrar/log/recovered`). */
+  logRecovered: boolean;
   /** The registry is recovered (registrar/state_fetch_ms is reported): agents can be counted. */
   recovered: boolean;
   agentsActive: number;
@@ -71,19 +116,30 @@ export interface MasterHealth {
 
 export function masterHealth(a: HttpAnswer | undefined): MasterHealth {
   if (a === undefined || a.status !== 200)
-    return { answered: false, elected: false, recovered: false, agentsActive: 0 };
+    return { answered: false, elected: false, logRecovered: false, recovered: false, agentsActive: 0 };
   let m: Record<string, number>;
   try {
     m = JSON.parse(a.body) as Record<string, number>;
   } catch {
-    return { answered: false, elected: false, recovered: false, agentsActive: 0 };
+    return { answered: false, elected: false, logRecovered: false, recovered: false, agentsActive: 0 };
   }
   return {
     answered: true,
     elected: m['master/elected'] === 1,
+    logRecovered: m['registrar/log/recovered'] === 1,
     recovered: m['registrar/state_fetch_ms'] !== undefined,
     agentsActive: m['master/slaves_active'] ?? 0,
   };
+}
+
+/** An agent's own word (`slave/registered` in its /metrics/snapshot) that it is registered. */
+export function registeredItself(a: HttpAnswer | undefined): boolean {
+  if (a === undefined || a.status !== 200) return false;
+  try {
+    return (JSON.parse(a.body) as Record<string, number>)['slave/registered'] === 1;
+  } catch {
+    return false;
+  }
 }
 
 /** ZooKeeper is healthy with exactly one leader and every other member following (or one standalone). */

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, unlinkSync } from 'node:fs';
 import { readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Spec } from '../../spec/types.js';
 import { MesoError } from '../../util/errors.js';
 import { alive, removeTree, requireLab, run, sleep, type LabEvent } from './exec.js';
 
@@ -20,7 +21,25 @@ export const DEFAULT_PACKAGES: readonly string[] = [
   'procps',
   'curl',
   'zookeeper',
+  // Mesos' CRAM-MD5 authentication (security.authentication) loads its SASL mechanism from here.
+  'libsasl2-modules',
 ];
+
+/**
+ * The packages baked into the image of a local cluster's hosts, sorted, each once: DEFAULT_PACKAGES,
+ * `local.packages`, and the OS packages of `install.packages` that only the image can provide (lab
+ * hosts have no route to an archive): all of them for `none`, and for `archive` unless a
+ * `repository` serves them (they may not be in Debian at all). apt/yum packages come from their
+ * repository at install time. Versions are not baked: the image has the suite's.
+ */
+export function imagePackages(spec: Pick<Spec, 'install' | 'local'>): string[] {
+  const ins = spec.install;
+  const fromInstall =
+    ins.method === 'none' || (ins.method === 'archive' && ins.repository === undefined)
+      ? ins.packages.map((p) => p.name)
+      : [];
+  return [...new Set([...DEFAULT_PACKAGES, ...spec.local.packages, ...fromInstall])].sort();
+}
 
 export const DEFAULT_IMAGE_CACHE = '/var/cache/meso/images';
 const SUITE = 'bookworm';
