@@ -163,15 +163,22 @@ export function mastersVerdict(health: ReadonlyMap<string, MasterHealth>): {
 }
 
 /** A unit that keeps failing stops the wait at once, with what its journal says. */
-async function failFastOnUnits(opts: GateOptions, wave: Wave): Promise<void> {
+async function failFastOnUnits(
+  opts: GateOptions,
+  wave: Wave,
+  restartsBefore: Map<string, number>,
+): Promise<void> {
   const unit = `${wave.service}.service`;
   const answers = await Promise.all(
     wave.hosts.map((h) => probe(opts, h, { zk: false, http: [], units: [unit] })),
   );
   for (const [i, a] of answers.entries()) {
-    const trouble = unitTrouble(a.units.get(unit));
-    if (trouble === undefined) continue;
     const host = wave.hosts[i]!;
+    const u = a.units.get(unit);
+    // The first look is the baseline: restarts from before this step do not count.
+    if (!restartsBefore.has(host)) restartsBefore.set(host, u?.restarts ?? 0);
+    const trouble = unitTrouble(u, restartsBefore.get(host));
+    if (trouble === undefined) continue;
     const journal = await journalTail(opts, host, unit);
     throw new MesoError('ServiceFailed', `${unit} on ${host} ${trouble}`, {
       hint: `${journal === '' ? 'its journal is empty' : `the last lines of its journal:\n${journal}`}\nfix the cause and apply again (journalctl -u ${unit} on ${host} has the rest)`,
@@ -209,9 +216,10 @@ async function until(
   check: () => Promise<{ ok: boolean; why: string }>,
 ): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
+  const restartsBefore = new Map<string, number>();
   let last: string;
   for (;;) {
-    await failFastOnUnits(opts, wave);
+    await failFastOnUnits(opts, wave, restartsBefore);
     const r = await check();
     if (r.ok) return;
     last = r.why;

@@ -94,11 +94,14 @@ export function parseHealth(stdout: string): HealthAnswer {
  * Why a unit that was just started or restarted is not coming up, or undefined while it may still:
  * systemd restarting it (Restart=always after a crash), or giving up on it, means it exited.
  */
-export function unitTrouble(u: UnitAnswer | undefined): string | undefined {
+export function unitTrouble(u: UnitAnswer | undefined, restartsBefore = 0): string | undefined {
   if (u === undefined || u.active === '') return undefined;
   if (u.active === 'failed') return `failed (${u.result})`;
-  if (u.sub === 'auto-restart' || u.restarts > 0)
-    return `keeps exiting: systemd restarted it ${u.restarts} time${u.restarts === 1 ? '' : 's'} (last result: ${u.result})`;
+  // systemd does not reset NRestarts on an explicit restart of a unit that was crash-looping: only
+  // restarts since the step began count.
+  const restarts = u.restarts - restartsBefore;
+  if (u.sub === 'auto-restart' || restarts > 0)
+    return `keeps exiting: systemd restarted it ${restarts} time${restarts === 1 ? '' : 's'} since meso started it (last result: ${u.result})`;
   if (u.active === 'inactive') return 'stopped';
   return undefined;
 }
