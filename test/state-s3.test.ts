@@ -46,11 +46,11 @@ const holder = (over: Partial<LockInfo> = {}): LockInfo => ({
   ...over,
 });
 
-void test('the s3 backend is s3://bucket/key, with key meso/<name>.state.json by default', () => {
+void test('the s3 backend is s3://bucket/key, with key meso/<name>.state.json by default', async () => {
   const spec = specOf(clusterYaml({ extra: 'state: { backend: s3, bucket: b, region: eu-west-1 }' }));
-  assert.equal(stateBackend(spec, 'c.yaml').location, 's3://b/meso/t.state.json');
+  assert.equal((await stateBackend(spec, 'c.yaml')).location, 's3://b/meso/t.state.json');
   const keyed = specOf(clusterYaml({ extra: 'state: { backend: s3, bucket: b, key: x/y.json }' }));
-  assert.equal(stateBackend(keyed, 'c.yaml').location, 's3://b/x/y.json');
+  assert.equal((await stateBackend(keyed, 'c.yaml')).location, 's3://b/x/y.json');
 });
 
 void test('read of a missing key is undefined; an existing one is parsed', async () => {

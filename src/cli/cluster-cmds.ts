@@ -27,20 +27,9 @@ import { planToJson } from '../plan/json.js';
 import { buildPlan, sha256, summarize, withCloudChanges, withHostChanges } from '../plan/plan.js';
 import type { ObservedHost } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
-import { waitForSsh } from '../providers/aws/apply.js';
 import { awsSettings } from '../providers/aws/desired.js';
-import { describeResources, destroyCloud, isEmpty } from '../providers/aws/destroy.js';
+import type * as AwsEntry from '../providers/aws/entry.js';
 import type { AwsContext } from '../providers/aws/observe.js';
-import { realSleep } from '../providers/aws/retry.js';
-import {
-  applyAws,
-  cloudAddresses,
-  contextFor,
-  planAws,
-  resourcesToDestroy,
-  runningHosts,
-  terminator,
-} from '../providers/aws/session.js';
 import type { CloudPlan } from '../providers/aws/session.js';
 import { renderDesiredState } from '../render/render.js';
 import type { DesiredState } from '../render/types.js';
@@ -82,6 +71,11 @@ export interface ClusterOptions {
 }
 
 const templates = loadTemplates();
+
+type Aws = typeof AwsEntry;
+let awsModule: Promise<Aws> | undefined;
+/** The aws provider, and with it the AWS SDK, loaded only for a spec that names it. */
+const loadAws = (): Promise<Aws> => (awsModule ??= import('../providers/aws/entry.js'));
 
 /** Plain, timestamped progress lines (or JSON lines with --json), one per event. */
 function reporter(
@@ -133,9 +127,10 @@ async function prepare(
   let cloud: CloudPlan | undefined;
   let aws: AwsContext | undefined;
   if (spec.provider === 'aws') {
-    aws = contextFor(spec, (m) => say('aws', m));
-    cloud = await planAws(aws, spec, deriveTopology(spec));
-    const running = runningHosts(cloud);
+    const a = await loadAws();
+    aws = a.contextFor(spec, (m) => say('aws', m));
+    cloud = await a.planAws(aws, spec, deriveTopology(spec));
+    const running = a.runningHosts(cloud);
     toCreate = names.filter((n) => !running.has(n));
   }
   if (create && toCreate.length > 0) {
@@ -144,7 +139,7 @@ async function prepare(
     toCreate = [];
   }
   const addresses = knownAddresses(spec, state, names);
-  if (cloud !== undefined) for (const [n, k] of cloudAddresses(cloud)) addresses.set(n, k);
+  if (cloud !== undefined) for (const [n, k] of (await loadAws()).cloudAddresses(cloud)) addresses.set(n, k);
   const topology = deriveTopology(spec, addresses);
   const desired = renderDesiredState(spec, topology, templates, await readAssets(spec, file, { lenient }));
   const pool = new ConnectionPool((name) => {
@@ -284,7 +279,7 @@ export async function onlinePlanCommand(
   io: Io,
 ): Promise<number> {
   const spec = await loadOrFail(file, io);
-  const backend = stateBackend(spec, file);
+  const backend = await stateBackend(spec, file);
   const say = reporter(io, false);
   const p = await prepare(spec, file, backend, false, say);
   try {
@@ -494,12 +489,9 @@ async function applyCloudOnly(
     say('cancelled', 'apply cancelled');
     return 1;
   }
-  await applyAws(
-    p.aws!,
-    p.cloud!,
-    { state: p.state, save: p.save },
-    { runId: randomUUID(), cloudOnly: true },
-  );
+  await (
+    await loadAws()
+  ).applyAws(p.aws!, p.cloud!, { state: p.state, save: p.save }, { runId: randomUUID(), cloudOnly: true });
   forgetRemovedHosts(p);
   await p.save();
   const s = plan.summary;
@@ -529,7 +521,7 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
     if (saved.saved.cloud_only === true) opts = { ...opts, cloudOnly: true };
   }
   const spec = await loadOrFail(file, io);
-  const backend = stateBackend(spec, file);
+  const backend = await stateBackend(spec, file);
   const say = reporter(io, opts.json === true);
   const lock = await backend.lock(`meso apply ${file}`);
   const abort = new AbortController();
@@ -569,6 +561,7 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
     const prepared = p;
     if (p.cloud !== undefined && p.aws !== undefined) {
       const created = p.cloud.changes.filter((c) => c.resource === 'instance' && c.action !== 'delete');
+      const { applyAws, waitForSsh, realSleep } = await loadAws();
       await applyAws(
         p.aws,
         p.cloud,
@@ -755,7 +748,7 @@ function report(e: ApplyEvent, say: ReturnType<typeof reporter>): void {
 /** `meso status FILE`: the same checks as apply's verify, on demand, from the hosts themselves. */
 export async function statusCommand(file: string, opts: ClusterOptions, io: Io): Promise<number> {
   const spec = await loadOrFail(file, io);
-  const backend = stateBackend(spec, file);
+  const backend = await stateBackend(spec, file);
   const p = await prepare(spec, file, backend, false, reporter(io, false), true);
   try {
     if (p.toCreate.length > 0) {
@@ -881,7 +874,7 @@ export async function statusCommand(file: string, opts: ClusterOptions, io: Io):
 /** `meso destroy FILE`: stop and disable meso's units, remove its files (data kept unless --purge-data), remove local hosts. */
 export async function destroyCommand(file: string, opts: ClusterOptions, io: Io): Promise<number> {
   const spec = await loadOrFail(file, io);
-  const backend = stateBackend(spec, file);
+  const backend = await stateBackend(spec, file);
   const say = reporter(io, opts.json === true);
   if (spec.provider === 'aws') return destroyAws(spec, file, backend, opts, io, say);
   if (opts.byTag === true) {
@@ -926,6 +919,8 @@ async function destroyAws(
   const lock = await backend.lock(`meso destroy ${file}${opts.byTag === true ? ' --by-tag' : ''}`);
   try {
     const state = await readState(backend, spec);
+    const { contextFor, describeResources, destroyCloud, isEmpty, resourcesToDestroy, terminator } =
+      await loadAws();
     const ctx = contextFor(spec, (m) => say('aws', m));
     const found = await resourcesToDestroy(ctx, spec, deriveTopology(spec), state, opts.byTag === true);
     const save = async (): Promise<void> => {

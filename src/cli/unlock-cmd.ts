@@ -5,7 +5,7 @@ import type { Io } from './io.js';
 /** Remove the state lock whatever holds it, saying whose it was (Terraform's force-unlock). */
 export async function forceUnlockCommand(file: string, io: Io): Promise<number> {
   const spec = await loadOrFail(file, io);
-  const backend = stateBackend(spec, file);
+  const backend = await stateBackend(spec, file);
   const held = await backend.forceUnlock();
   io.out(
     held === undefined

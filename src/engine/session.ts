@@ -1,13 +1,11 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { KnownAddress } from '../model/topology.js';
-import { s3Client } from '../providers/aws/clients.js';
 import { ensureImage, imagePackages } from '../providers/local/image.js';
 import { createHosts, destroyHosts, labSshTarget } from '../providers/local/lab.js';
 import type { LabHost } from '../providers/local/lab.js';
 import type { Spec } from '../spec/types.js';
 import { defaultStatePath, emptyState, LocalStateBackend } from '../state/local.js';
-import { S3StateBackend } from '../state/s3.js';
 import type { ClusterState, StateBackend } from '../state/types.js';
 import type { HostConnection, SshTarget } from '../transport/host.js';
 import { connectSsh } from '../transport/ssh.js';
@@ -17,11 +15,16 @@ import { allocateAddresses } from './addresses.js';
 
 const expand = (p: string): string => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : p);
 
-export function stateBackend(spec: Spec, specFile: string): StateBackend {
+/** Where the state lives; the S3 backend (and the AWS SDK with it) is loaded only when named. */
+export async function stateBackend(spec: Spec, specFile: string): Promise<StateBackend> {
   const s = spec.state;
   if (s.backend === 'local') return new LocalStateBackend(s.path ?? defaultStatePath(specFile, spec.name));
   // Validation refuses s3 without a bucket.
   if (s.bucket === undefined) throw new MesoError('Internal', 'state backend s3 has no bucket');
+  const [{ s3Client }, { S3StateBackend }] = await Promise.all([
+    import('../providers/aws/clients.js'),
+    import('../state/s3.js'),
+  ]);
   const awsEndpoints = spec.aws['endpoints'] as Readonly<Record<string, string>> | undefined;
   const region = s.region ?? (spec.aws['region'] as string | undefined) ?? process.env['AWS_REGION'];
   return new S3StateBackend(
