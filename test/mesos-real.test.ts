@@ -244,7 +244,10 @@ void describe('a real Apache Mesos on local hosts', { skip: skipReason(), timeou
     );
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /not waiting/);
-    assert.match(r.stderr, /Mesos: leader: master-\d \(registry recovered\), 2 agents active/);
+    assert.match(
+      r.stderr,
+      /Mesos: leader: master-\d \(registry recovered\), 2 agents active; agents registered: 2 of 2/,
+    );
 
     const s = await mesosState();
     const leader = await leaderNow();
@@ -340,6 +343,12 @@ void describe('a real Apache Mesos on local hosts', { skip: skipReason(), timeou
     assert.match(order[2]!, new RegExp(`restart mesos-master on ${leader} \\(the leading master last\\)`));
     assert.match(order[0]!, /standby masters first/);
     assert.ok(await leaderNow(), 'a master is elected when apply exits 0');
+    assert.match(
+      result.stderr,
+      /Mesos: leader: master-\d \(registry recovered\), \d+ agents active; agents registered: 2 of 2/,
+    );
+    const status = await meso('status', file);
+    assert.equal(status.code, 0, `healthy as soon as apply exits: ${status.stdout}`);
     const afterwards = await waitFor('the sleeper', () => task('sleeper'));
     assert.equal(afterwards.id, before.id);
     assert.equal(afterwards.state, 'TASK_RUNNING');

@@ -51,6 +51,7 @@ import {
   mastersHealth,
   mastersVerdict,
   probe,
+  settleMesos,
 } from '../verify/gates.js';
 import type { GateOptions } from '../verify/gates.js';
 import { drainAgent } from '../verify/drain.js';
@@ -640,9 +641,13 @@ export async function applyCommand(file: string, opts: ClusterOptions, io: Io): 
     const withMesos = ready.topology.masters
       .filter((m) => installedOn(ready, cur, m.name, 'mesos-master'))
       .map((m) => m.name);
+    const agentsWithMesos = ready.topology.agents
+      .filter((a) => installedOn(ready, cur, a.name, 'mesos-agent'))
+      .map((a) => a.name);
+    // Agents re-register after a leader change: the cluster is settled once they are all back.
     const [v, masters] = await Promise.all([
       ensembleModes(gateOptions(ready)).then(ensembleVerdict),
-      withMesos.length === 0 ? undefined : mastersHealth(gateOptions(ready), withMesos).then(mastersVerdict),
+      withMesos.length === 0 ? undefined : settleMesos(gateOptions(ready), withMesos, agentsWithMesos),
     ]);
     say('verify', `ZooKeeper: ${v.summary}`);
     if (masters !== undefined) say('verify', `Mesos: ${masters.summary}`);

@@ -162,6 +162,34 @@ export function mastersVerdict(health: ReadonlyMap<string, MasterHealth>): {
   };
 }
 
+/**
+ * After an apply's steps: wait (up to the gate timeout) until a master is elected with its registry
+ * recovered and every agent is active on it again (agents re-register after a leader change).
+ */
+export async function settleMesos(
+  opts: GateOptions,
+  masters: readonly string[],
+  agents: readonly string[],
+): Promise<{ ok: boolean; summary: string }> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    const v = mastersVerdict(await mastersHealth(opts, masters));
+    let summary = v.summary;
+    let ok = v.ok;
+    if (ok && agents.length > 0) {
+      const listed = await leaderAgentsAny(opts);
+      const missing = agents.filter((a) => {
+        const address = opts.topology.hosts.find((x) => x.name === a)?.privateAddress;
+        return !(listed?.agents ?? []).some((x) => x.active && x.hostname === address);
+      });
+      ok = missing.length === 0;
+      summary = `${summary}; agents registered: ${agents.length - missing.length} of ${agents.length}${missing.length > 0 ? ` (not: ${missing.join(', ')})` : ''}`;
+    }
+    if (ok || Date.now() >= deadline || opts.signal?.aborted === true) return { ok, summary };
+    await sleep(opts.intervalMs);
+  }
+}
+
 /** A unit that keeps failing stops the wait at once, with what its journal says. */
 async function failFastOnUnits(
   opts: GateOptions,
