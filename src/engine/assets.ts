@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Assets } from '../render/types.js';
 import type { Spec } from '../spec/types.js';
 import { MesoError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 
 /** A path as written in cluster.yaml: `~/` is the home directory, relative paths are from the spec's directory. */
 function specPath(specFile: string, p: string): string {
@@ -13,10 +14,46 @@ function specPath(specFile: string, p: string): string {
   return isAbsolute(p) ? p : resolve(dirname(specFile), p);
 }
 
-async function fileSha256(path: string): Promise<string> {
+async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** Where meso keeps the hashes of large files it read (an archive: ~1 s to hash 80 MB). */
+export function hashCachePath(): string {
+  const base =
+    process.env['MESO_CACHE_DIR'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'meso');
+  return join(base, 'sha256.json');
+}
+
+/**
+ * A file's sha256, from a cache keyed as git keys its index: device, inode, size, and modification and
+ * change times in nanoseconds; any write to the file changes its ctime, so a stale entry is never
+ * used. The cache is an optimisation: one that cannot be read or written is ignored.
+ */
+export async function fileSha256(path: string, cacheFile = hashCachePath()): Promise<string> {
+  const st = await stat(path, { bigint: true });
+  const key = [resolve(path), st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs].join(':');
+  let cache: Record<string, string>;
+  try {
+    cache = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, string>;
+  } catch {
+    cache = {};
+  }
+  const known = cache[key];
+  if (typeof known === 'string' && /^[0-9a-f]{64}$/.test(known)) return known;
+  const sha256 = await hashFile(path);
+  try {
+    // One entry per path: the newest.
+    const prefix = `${resolve(path)}:`;
+    const kept = Object.entries(cache).filter(([k]) => !k.startsWith(prefix));
+    await mkdir(dirname(cacheFile), { recursive: true });
+    await writeFileAtomic(cacheFile, `${JSON.stringify(Object.fromEntries([...kept, [key, sha256]]))}\n`);
+  } catch {
+    // no cache this time
+  }
+  return sha256;
 }
 
 async function text(specFile: string, p: string, field: string, lenient: boolean): Promise<string> {
