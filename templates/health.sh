@@ -7,7 +7,7 @@
 #   J <unit> <lines>                  the last lines of the unit's journal
 # Answers:
 #   Z <leader|follower|standalone|observer|down>
-#   H <name> <the raw HTTP response, base64, at most 256 KiB; empty when nothing answered>
+#   H <name> <the raw HTTP response, base64, at most 16 MiB (a master's /master/slaves or GET_AGENTS grows by a few KiB per agent); empty when nothing answered>
 #   U <unit> <ActiveState> <SubState> <NRestarts> <Result>
 #   J <unit> <the journal lines, base64, at most 16 KiB>
 #   E done
@@ -24,13 +24,13 @@ while IFS=$'\t' read -r kind a b c d; do
       ;;
     H)
       # shellcheck disable=SC2016 # expanded by the inner bash, from its arguments.
-      response=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n" "$3" "$1" >&3 && head -c 262144 <&3' _ "$b" "$c" "$d" 2>/dev/null | base64 -w0)
+      response=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n" "$3" "$1" >&3 && head -c 16777216 <&3' _ "$b" "$c" "$d" 2>/dev/null | base64 -w0)
       printf 'H\t%s\t%s\n' "$a" "$response"
       ;;
     P)
       IFS=$'\t' read -r path body <<<"$d"
       # shellcheck disable=SC2016 # expanded by the inner bash, from its arguments.
-      response=$(timeout 10 bash -c 'body=$(printf %s "$4" | base64 -d) && exec 3<>"/dev/tcp/$1/$2" && printf "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s" "$3" "$1" "${#body}" "$body" >&3 && head -c 262144 <&3' _ "$b" "$c" "$path" "$body" 2>/dev/null | base64 -w0)
+      response=$(timeout 10 bash -c 'body=$(printf %s "$4" | base64 -d) && exec 3<>"/dev/tcp/$1/$2" && printf "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s" "$3" "$1" "${#body}" "$body" >&3 && head -c 16777216 <&3' _ "$b" "$c" "$path" "$body" 2>/dev/null | base64 -w0)
       printf 'H\t%s\t%s\n' "$a" "$response"
       ;;
     U)
