@@ -312,9 +312,7 @@ export function makeGate(opts: GateOptions): (wave: Wave) => Promise<void> {
         });
       case 'agents-registered':
         // Each agent of the wave says it is registered (its own `slave/registered`, so a restarted
-        // agent counts only once the new process has registered; an agent registers only with the
-        // leader), and a leader is elected with its registry. Asking each agent keeps the gate the
-        // same size on a fleet of thousands; apply's last check lists them all on the leader.
+        // agent counts only once the new process has registered) and the leader lists it active.
         return until(opts, wave, `mesos-agent on ${wave.hosts.join(', ')}`, async () => {
           const own = await Promise.all(
             wave.hosts.map(async (host) => {
@@ -333,8 +331,16 @@ export function makeGate(opts: GateOptions): (wave: Wave) => Promise<void> {
               ok: false,
               why: `${notYet.join(', ')}: not registered with a master yet (the agent's own metrics)`,
             };
-          const v = mastersVerdict(await mastersHealth(opts));
-          return { ok: v.ok, why: v.summary };
+          const listed = await leaderAgentsAny(opts);
+          if (listed === undefined) return { ok: false, why: 'no leading master answers /master/slaves' };
+          const missing = wave.hosts.filter((host) => {
+            const address = opts.topology.hosts.find((x) => x.name === host)!.privateAddress;
+            return !listed.agents.some((a) => a.active && a.hostname === address);
+          });
+          return {
+            ok: missing.length === 0,
+            why: `${missing.join(', ')}: not active on the leading master ${listed.leader}`,
+          };
         });
     }
   };

@@ -100,8 +100,10 @@ export function unitTrouble(u: UnitAnswer | undefined, restartsBefore = 0): stri
   // systemd does not reset NRestarts on an explicit restart of a unit that was crash-looping: only
   // restarts since the step began count.
   const restarts = u.restarts - restartsBefore;
-  if (u.sub === 'auto-restart' || restarts > 0)
+  if (restarts > 0)
     return `keeps exiting: systemd restarted it ${restarts} time${restarts === 1 ? '' : 's'} since meso started it (last result: ${u.result})`;
+  if (u.sub === 'auto-restart')
+    return `keeps exiting: it exited and systemd is about to restart it (last result: ${u.result})`;
   if (u.active === 'inactive') return 'stopped';
   return undefined;
 }
