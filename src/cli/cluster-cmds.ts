@@ -334,8 +334,9 @@ async function confirm(io: Io, question: string, autoApprove: boolean): Promise<
 }
 
 /**
- * Once a host's files are written and its software installed, the restarts they call for are pending in the state until their
- * step has passed its gate: an apply that stops in between leaves the next plan restarting them.
+ * Once a host's files are written and its software installed, the restarts they call for are
+ * pending in the state until their step has passed its gate: an apply that stops in between leaves
+ * the next plan restarting them.
  */
 function markPending(state: ClusterState, plan: Plan, a: HostApplied): void {
   const h = state.hosts[a.host];
