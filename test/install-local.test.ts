@@ -9,7 +9,8 @@ import { buildAptRepo, serveDirectory } from './helpers/apt-repo.js';
 import type { AptRepo, FakePackage } from './helpers/apt-repo.js';
 import { spawnMesoAsync } from './helpers/cli.js';
 import type { CliResult } from './helpers/cli.js';
-import { labSkip, shq, sshScript } from './helpers/lab.js';
+import { labRecordIn, labSkip, onLabHost, shq } from './helpers/lab.js';
+import type { LabRecord } from './helpers/lab.js';
 import { standin } from './helpers/standins.js';
 
 /**
@@ -37,19 +38,11 @@ const env = { ...process.env, MESO_LOCAL_DIR: join(dir, 'hosts'), MESO_TEST_SECR
 const meso = (...args: string[]): Promise<CliResult> => spawnMesoAsync(args, { env });
 
 const statePath = join(dir, '.meso', `${name}.state.json`);
-type LabRecord = { address: string; hostPublicKey: string; sshPrivateKey: string };
-const record = (host: string): LabRecord =>
-  (JSON.parse(readFileSync(statePath, 'utf8')) as { hosts: Record<string, { provider: LabRecord }> }).hosts[
-    host
-  ]!.provider;
+const record = (host: string): LabRecord => labRecordIn(statePath, host);
 
 /** A shell script on a lab host as root, with the host's pinned key. */
-function onHost(host: string, script: string): Promise<CliResult> {
-  const r = record(host);
-  const known = join(dir, 'known_hosts');
-  writeFileSync(known, `${r.address} ${r.hostPublicKey}\n`);
-  return sshScript(r, known, script, 60_000);
-}
+const onHost = (host: string, script: string): Promise<CliResult> =>
+  onLabHost(statePath, host, script, { timeoutMs: 60_000 });
 
 function mesosPackage(version: string): FakePackage {
   return {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT, spawnMesoAsync } from './helpers/cli.js';
 import type { CliResult } from './helpers/cli.js';
-import { labSkip, sshScript } from './helpers/lab.js';
+import { labRecordIn, labSkip, onLabHost } from './helpers/lab.js';
+import type { LabRecord } from './helpers/lab.js';
 import { tempDir } from './helpers/tmp.js';
 
 /**
@@ -89,21 +90,13 @@ function yaml(o: Options = {}): string {
 }
 
 const statePath = join(dir, '.meso', `${name}.state.json`);
-type LabRecord = { address: string; hostPublicKey: string; sshPrivateKey: string };
-const record = (host: string): LabRecord =>
-  (JSON.parse(readFileSync(statePath, 'utf8')) as { hosts: Record<string, { provider: LabRecord }> }).hosts[
-    host
-  ]!.provider;
+const record = (host: string): LabRecord => labRecordIn(statePath, host);
 const MASTERS = ['master-1', 'master-2', 'master-3'];
 const AGENTS = ['w-1', 'w-2'];
 
 /** A shell script on a lab host as root, trusting only its pinned key. */
-function onHost(host: string, script: string, timeoutMs = 120_000): Promise<CliResult> {
-  const r = record(host);
-  const known = join(dir, `known_hosts.${host}`);
-  writeFileSync(known, `${r.address} ${r.hostPublicKey}\n`);
-  return sshScript(r, known, script, timeoutMs);
-}
+const onHost = (host: string, script: string, input?: string): Promise<CliResult> =>
+  onLabHost(statePath, host, script, { timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -488,29 +481,8 @@ void describe('a real Apache Mesos on local hosts', { skip: skipReason(), timeou
       },
     );
     // The secret goes over ssh's stdin, not its command line.
-    const write = spawnSync(
-      'ssh',
-      [
-        '-F',
-        '/dev/null',
-        '-i',
-        record('master-1').sshPrivateKey,
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        `UserKnownHostsFile=${join(dir, 'known_hosts.master-1')}`,
-        '-o',
-        'GlobalKnownHostsFile=/dev/null',
-        '-o',
-        'BatchMode=yes',
-        `root@${record('master-1').address}`,
-        'umask 077 && cat > /root/fw-secret',
-      ],
-      { input: frameworkSecret },
-    );
-    assert.equal(write.status, 0, String(write.stderr));
+    const write = await onHost('master-1', 'umask 077 && cat > /root/fw-secret', frameworkSecret);
+    assert.equal(write.code, 0, write.stderr);
     await launch('authed', 'echo authenticated', 'fw');
     await waitFor('the authenticated task to finish', async () =>
       (await taskLog('authed')).includes('TASK_FINISHED') ? true : undefined,

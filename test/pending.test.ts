@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deriveTopology } from '../src/model/topology.js';
-import { buildPlan, fingerprint } from '../src/plan/plan.js';
+import { buildPlan } from '../src/plan/plan.js';
 import type { ObservedHost } from '../src/plan/plan.js';
 import type { ServiceChange } from '../src/plan/types.js';
 import { renderDesiredState } from '../src/render/render.js';
 import type { DesiredState, ServiceName } from '../src/render/types.js';
 import { loadTemplates } from '../src/templates.js';
 import { clusterYaml, specOf } from './helpers/build.js';
+import { converged } from './helpers/observed.js';
 
 const desire = (yaml: string): DesiredState => {
   const s = specOf(yaml);
@@ -19,19 +20,10 @@ function world(
   d: DesiredState,
   pending: Record<string, [ServiceName, boolean][]>,
 ): Map<string, ObservedHost> {
-  return new Map(
-    d.hosts.map((h) => [
-      h.host.name,
-      {
-        files: new Map(h.files.map((f) => [f.path, fingerprint(f)])),
-        managed: new Set(h.files.map((f) => f.path)),
-        activeServices: new Set(h.services.map((s) => s.name)),
-        ...(pending[h.host.name] === undefined
-          ? {}
-          : { pending: new Map(pending[h.host.name]!.map(([s, reset]) => [s, { reset }])) }),
-      },
-    ]),
-  );
+  const w = converged(d);
+  for (const [host, list] of Object.entries(pending))
+    w.set(host, { ...w.get(host)!, pending: new Map(list.map(([s, reset]) => [s, { reset }])) });
+  return w;
 }
 
 void test('a restart an earlier apply left pending is planned again, with its agent reset', () => {

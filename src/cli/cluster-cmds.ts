@@ -50,6 +50,7 @@ import {
   leadingMaster,
   mastersHealth,
   mastersVerdict,
+  notActive,
   probe,
   settleMesos,
 } from '../verify/gates.js';
@@ -778,11 +779,15 @@ export async function statusCommand(file: string, opts: ClusterOptions, io: Io):
     const verdict = mastersVerdict(health);
     // Which agents are registered, by name: the leader's /master/slaves (a standby redirects to it).
     const asked = masters.length === 0 ? undefined : await leaderAgentsAny(g);
+    const inactive = new Set(
+      notActive(
+        g,
+        asked,
+        p.topology.agents.map((a) => a.name),
+      ),
+    );
     const agentsRegistered = Object.fromEntries(
-      p.topology.agents.map((a) => [
-        a.name,
-        asked === undefined ? null : asked.agents.some((x) => x.active && x.hostname === a.privateAddress),
-      ]),
+      p.topology.agents.map((a) => [a.name, asked === undefined ? null : !inactive.has(a.name)]),
     );
     const registered =
       asked === undefined

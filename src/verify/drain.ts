@@ -1,7 +1,6 @@
 import { MesoError } from '../util/errors.js';
 import type { GateOptions } from './gates.js';
-import { probe } from './gates.js';
-import { masterHealth } from './health.js';
+import { leadingMaster, probe } from './gates.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -11,18 +10,11 @@ interface AgentEntry {
   deactivated?: boolean;
 }
 
-/** The leading master, asked from each master host itself (a standby redirects /master/state). */
+/** The leading master (as the masters' own metrics say) and its address. */
 async function leader(opts: GateOptions): Promise<{ name: string; address: string } | undefined> {
-  for (const m of opts.topology.masters) {
-    const a = await probe(opts, m.name, {
-      zk: false,
-      http: [
-        { name: 'metrics', address: m.privateAddress, port: opts.masterPort, path: '/metrics/snapshot' },
-      ],
-    });
-    if (masterHealth(a.http.get('metrics')).elected) return { name: m.name, address: m.privateAddress };
-  }
-  return undefined;
+  const name = await leadingMaster(opts);
+  const m = opts.topology.masters.find((x) => x.name === name);
+  return m === undefined ? undefined : { name: m.name, address: m.privateAddress };
 }
 
 async function operator(

@@ -125,6 +125,18 @@ export async function leaderAgents(
   }
 }
 
+/** The agents (by host name) the leader does not list as active, by their private addresses. */
+export function notActive(
+  opts: GateOptions,
+  listed: { agents: readonly RegisteredAgent[] } | undefined,
+  agents: readonly string[],
+): string[] {
+  return agents.filter((name) => {
+    const address = opts.topology.hosts.find((x) => x.name === name)?.privateAddress;
+    return !(listed?.agents ?? []).some((x) => x.active && x.hostname === address);
+  });
+}
+
 /** leaderAgents asked of each master in turn until one answers (a master may be down). */
 export async function leaderAgentsAny(
   opts: GateOptions,
@@ -178,10 +190,7 @@ export async function settleMesos(
     let ok = v.ok;
     if (ok && agents.length > 0) {
       const listed = await leaderAgentsAny(opts);
-      const missing = agents.filter((a) => {
-        const address = opts.topology.hosts.find((x) => x.name === a)?.privateAddress;
-        return !(listed?.agents ?? []).some((x) => x.active && x.hostname === address);
-      });
+      const missing = notActive(opts, listed, agents);
       ok = missing.length === 0;
       summary = `${summary}; agents registered: ${agents.length - missing.length} of ${agents.length}${missing.length > 0 ? ` (not: ${missing.join(', ')})` : ''}`;
     }
@@ -333,10 +342,7 @@ export function makeGate(opts: GateOptions): (wave: Wave) => Promise<void> {
             };
           const listed = await leaderAgentsAny(opts);
           if (listed === undefined) return { ok: false, why: 'no leading master answers /master/slaves' };
-          const missing = wave.hosts.filter((host) => {
-            const address = opts.topology.hosts.find((x) => x.name === host)!.privateAddress;
-            return !listed.agents.some((a) => a.active && a.hostname === address);
-          });
+          const missing = notActive(opts, listed, wave.hosts);
           return {
             ok: missing.length === 0,
             why: `${missing.join(', ')}: not active on the leading master ${listed.leader}`,

@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { LabHost } from '../../src/providers/local/lab.js';
 import { which } from '../../src/providers/local/exec.js';
 import { labNames } from '../../src/providers/local/net.js';
@@ -82,9 +83,11 @@ export function sshScript(
   knownHosts: string,
   script: string,
   timeoutMs = 120_000,
+  /** Standard input for the script (a secret goes here, never on a command line). */
+  input?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       'ssh',
       sshArgs(host, knownHosts, script),
       { encoding: 'utf8', timeout: timeoutMs },
@@ -95,7 +98,31 @@ export function sshScript(
           stderr,
         }),
     );
+    child.stdin?.end(input ?? '');
   });
+}
+
+export type LabRecord = Pick<LabHost, 'address' | 'hostPublicKey' | 'sshPrivateKey'>;
+
+/** A local host's record, as meso keeps it in the state file at `statePath`. */
+export function labRecordIn(statePath: string, host: string): LabRecord {
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as {
+    hosts: Record<string, { provider: LabRecord }>;
+  };
+  return state.hosts[host]!.provider;
+}
+
+/** A shell script as root on a local host of the cluster whose state is at `statePath`, trusting only its pinned key. */
+export function onLabHost(
+  statePath: string,
+  host: string,
+  script: string,
+  opts: { timeoutMs?: number; input?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = labRecordIn(statePath, host);
+  const known = join(dirname(statePath), `known_hosts.${host}`);
+  writeFileSync(known, `${r.address} ${r.hostPublicKey}\n`);
+  return sshScript(r, known, script, opts.timeoutMs, opts.input);
 }
 
 /** Everything of `hosts` (cluster `cluster`) still present on the machine, as readable strings. */
