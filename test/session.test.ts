@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { allocateAddresses } from '../src/engine/addresses.js';
-import { sshTarget } from '../src/engine/session.js';
+import { allocateAddresses } from '../src/providers/local/addresses.js';
+import { specSshTarget as sshTarget } from '../src/transport/target.js';
 import { emptyState } from '../src/state/local.js';
 import { clusterYaml, specOf } from './helpers/build.js';
 

@@ -3,19 +3,16 @@ import { Command, CommanderError } from 'commander';
 import { isMesoError } from '../util/errors.js';
 import { processIo } from './io.js';
 import type { Io } from './io.js';
-import { planCommand } from './plan-cmd.js';
-import type { PlanOptions } from './plan-cmd.js';
-import { renderCommand } from './render-cmd.js';
-import type { ClusterOptions } from './cluster-cmds.js';
+import type { ApplyCmdOptions } from './apply-cmd.js';
+import type { DestroyCmdOptions } from './destroy-cmd.js';
 import type { GcOptions } from './gc-cmd.js';
-import { validateCommand } from './validate-cmd.js';
+import type { PlanOptions } from './plan-cmd.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../../package.json') as { version: string };
 
-// Commands that reach hosts, state or AWS load their modules (and the AWS SDK) only when they run,
-// so validate, render and offline plans start in a fraction of the time.
-const cluster = () => import('./cluster-cmds.js');
+// Each command's module is loaded only when it runs: --version loads none, validate no SSH, and
+// only a spec whose provider is aws (or whose state is in S3) loads the AWS SDK.
 
 function program(io: Io, result: { code: number }): Command {
   const p = new Command('meso')
@@ -29,7 +26,7 @@ function program(io: Io, result: { code: number }): Command {
     .description('check a cluster file: YAML, schema and cluster rules; every error with file:line:col')
     .argument('<file>', 'cluster file, e.g. clusters/ha.yaml')
     .action(async (file: string) => {
-      result.code = await validateCommand(file, io);
+      result.code = await (await import('./validate-cmd.js')).validateCommand(file, io);
     });
 
   p.command('render')
@@ -37,7 +34,7 @@ function program(io: Io, result: { code: number }): Command {
     .argument('<file>', 'cluster file')
     .requiredOption('--out <dir>', 'directory to write into (new, empty, or an earlier render)')
     .action(async (file: string, opts: { out: string }) => {
-      result.code = await renderCommand(file, opts, io);
+      result.code = await (await import('./render-cmd.js')).renderCommand(file, opts, io);
     });
 
   p.command('plan')
@@ -48,9 +45,8 @@ function program(io: Io, result: { code: number }): Command {
     .option('--out <file>', 'save the plan as JSON')
     .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none')
     .option('--cloud-only', 'provider aws: plan the cloud resources alone, without SSH')
-    .action(async (file: string, opts: PlanOptions & ClusterOptions) => {
-      if (opts.offline === true) result.code = await planCommand(file, opts, io);
-      else result.code = await (await cluster()).onlinePlanCommand(file, opts, io);
+    .action(async (file: string, opts: PlanOptions) => {
+      result.code = await (await import('./plan-cmd.js')).planCommand(file, opts, io);
     });
 
   p.command('apply')
@@ -61,16 +57,16 @@ function program(io: Io, result: { code: number }): Command {
     .option('--parallelism <n>', 'hosts changed at once', '16')
     .option('--purge-data', 'also delete data directories of hosts removed from the spec')
     .option('--cloud-only', 'provider aws: create and reconcile the cloud resources alone, without SSH')
-    .action(async (file: string, opts: ClusterOptions) => {
-      result.code = await (await cluster()).applyCommand(file, opts, io);
+    .action(async (file: string, opts: ApplyCmdOptions) => {
+      result.code = await (await import('./apply-cmd.js')).applyCommand(file, opts, io);
     });
 
   p.command('status')
     .description('check the cluster now: ZooKeeper has one leader and the rest follow')
     .argument('<file>', 'cluster file')
     .option('--json', 'print the checks as JSON')
-    .action(async (file: string, opts: ClusterOptions) => {
-      result.code = await (await cluster()).statusCommand(file, opts, io);
+    .action(async (file: string, opts: { json?: boolean }) => {
+      result.code = await (await import('./status-cmd.js')).statusCommand(file, opts, io);
     });
 
   p.command('destroy')
@@ -82,8 +78,8 @@ function program(io: Io, result: { code: number }): Command {
     .option('--purge-data', 'also delete data directories')
     .option('--json', 'progress as JSON lines on stdout')
     .option('--by-tag', 'provider aws: also sweep every balancer and bucket of the region by the cluster tag')
-    .action(async (file: string, opts: ClusterOptions) => {
-      result.code = await (await cluster()).destroyCommand(file, opts, io);
+    .action(async (file: string, opts: DestroyCmdOptions) => {
+      result.code = await (await import('./destroy-cmd.js')).destroyCommand(file, opts, io);
     });
   p.command('force-unlock')
     .description("remove the cluster state's lock, e.g. after a run was killed (say whose it was)")

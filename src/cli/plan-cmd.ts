@@ -1,41 +1,41 @@
-import { deriveTopology } from '../model/topology.js';
+import { offlinePlan } from '../engine/offline.js';
 import { planToJson } from '../plan/json.js';
-import { buildPlan } from '../plan/plan.js';
-import { readAssets } from '../engine/assets.js';
-import { renderDesiredState } from '../render/render.js';
 import { planToText } from '../report/plan-text.js';
-import { loadTemplates } from '../templates.js';
-import { MesoError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { loadOrFail } from './common.js';
 import type { Io } from './io.js';
+import { reporter } from './report.js';
 
 export interface PlanOptions {
   offline?: boolean;
   json?: boolean;
   out?: string;
   detailedExitcode?: boolean;
+  cloudOnly?: boolean;
 }
 
+/** `meso plan FILE`: what would change on the hosts as they are now (or, --offline, on none). */
 export async function planCommand(file: string, opts: PlanOptions, io: Io): Promise<number> {
   const spec = await loadOrFail(file, io);
-  if (opts.offline !== true) {
-    throw new MesoError('NotImplemented', 'planning against live hosts is not available yet', {
-      hint: 'use `meso plan FILE --offline` to plan against an empty world',
-    });
+  if (opts.offline === true) {
+    const plan = await offlinePlan(spec, file);
+    const json =
+      opts.json === true || opts.out !== undefined ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : '';
+    if (opts.out !== undefined) await writeFileAtomic(opts.out, json);
+    io.out(opts.json === true ? json : planToText(plan));
+    if (opts.out !== undefined && opts.json !== true) io.out(`Saved the plan to ${opts.out}.\n`);
+    return opts.detailedExitcode === true && plan.changes.length > 0 ? 2 : 0;
   }
-  const desired = renderDesiredState(
+  // Against the hosts: the engine's SSH and provider modules are loaded only now.
+  const { planCluster } = await import('../engine/plan.js');
+  const plan = await planCluster(
     spec,
-    deriveTopology(spec),
-    loadTemplates(),
-    await readAssets(spec, file),
+    file,
+    { cloudOnly: opts.cloudOnly === true, ...(opts.out === undefined ? {} : { out: opts.out }) },
+    reporter(io, false),
   );
-  const plan = buildPlan(desired, new Map(), true);
-  const json =
-    opts.json === true || opts.out !== undefined ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : '';
-  if (opts.out !== undefined) await writeFileAtomic(opts.out, json);
-  io.out(opts.json === true ? json : planToText(plan));
-  if (opts.out !== undefined && opts.json !== true) io.out(`Saved the plan to ${opts.out}.\n`);
-  const changes = plan.changes.length > 0;
-  return opts.detailedExitcode === true && changes ? 2 : 0;
+  io.out(opts.json === true ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : planToText(plan));
+  if (opts.out !== undefined && opts.json !== true)
+    io.out(`Saved the plan to ${opts.out}; apply it with \`meso apply ${opts.out}\`.\n`);
+  return opts.detailedExitcode === true && plan.changes.length > 0 ? 2 : 0;
 }

@@ -1,3 +1,4 @@
+import { providerPlugin } from '../providers/registry.js';
 import type { Topology, TopologyHost } from '../model/topology.js';
 import type { Flags, FlagValue, Spec } from '../spec/types.js';
 import { shellQuote } from '../util/shell.js';
@@ -160,8 +161,9 @@ function agentFlags(spec: Spec, host: TopologyHost): Map<string, FlagValue> {
     ['containerizers', group.containerizers.join(',')],
   ];
   if (group.isolation.length > 0) derived.push(['isolation', group.isolation.join(',')]);
-  // systemd-nspawn mounts the cgroup controllers read-only; the POSIX launcher works there.
-  if (spec.provider === 'local') derived.push(['launcher', 'posix']);
+  // Flags the provider's hosts need (systemd-nspawn mounts the cgroup controllers read-only; the
+  // POSIX launcher works there).
+  for (const [k, v] of providerPlugin(spec.provider).agentFlags ?? []) derived.push([k, v]);
   // Public agents offer their resources to the slave_public role, as DC/OS lays them out.
   if (group.public) derived.push(['default_role', 'slave_public']);
   if (spec.security.agentCredential !== undefined) derived.push(['credential', AGENT_CREDENTIAL_FILE]);

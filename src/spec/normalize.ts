@@ -1,3 +1,4 @@
+import { PROVIDERS } from '../providers/registry.js';
 import type {
   AgentGroupSpec,
   Credential,
@@ -113,6 +114,10 @@ function packages(raw: Raw, method: InstallSpec['method'], hasRepository: boolea
   });
 }
 
+/** install.missing when the spec does not say: the provider's default (error for an unknown one). */
+const installMissingDefault = (provider: unknown): 'warn' | 'error' =>
+  PROVIDERS.find((p) => p.name === provider)?.installMissing ?? 'error';
+
 function install(raw: Raw, provider: unknown): InstallSpec {
   const method = str(raw['method'], 'apt') as InstallSpec['method'];
   const images = obj(raw['images']);
@@ -136,7 +141,9 @@ function install(raw: Raw, provider: unknown): InstallSpec {
     sha256: optStr(raw['sha256']),
     prefix: str(raw['prefix'], '/opt/mesos').replace(/(.)\/+$/, '$1'),
     missing:
-      raw['missing'] === 'warn' || (raw['missing'] === undefined && provider === 'local') ? 'warn' : 'error',
+      raw['missing'] === 'warn' || raw['missing'] === 'error'
+        ? raw['missing']
+        : installMissingDefault(provider),
     images: {
       zookeeper: str(images['zookeeper'], DEFAULT_IMAGES.zookeeper),
       mesosMaster: str(images['mesosMaster'], DEFAULT_IMAGES.mesosMaster),

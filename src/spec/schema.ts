@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Ajv } from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import type * as AjvModule from 'ajv';
 import type { Diagnostic } from './diagnostics.js';
 import { didYouMean } from '../util/suggest.js';
 
@@ -9,14 +12,60 @@ import { didYouMean } from '../util/suggest.js';
 const require = createRequire(import.meta.url);
 export const clusterSchema = require('../../../schema/cluster.schema.json') as Record<string, unknown>;
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 let validator: ValidateFunction | undefined;
 
+/**
+ * Compiling the schema with ajv costs about 0.1 s at every start, more than the rest of validate.
+ * So the first run saves ajv's standalone code for it in meso's cache directory, keyed by the
+ * schema, ajv's version and where ajv is installed, and later runs load that file (a few ms). A
+ * cache that cannot be read or written only costs the compile.
+ */
+function cachedValidatorPath(): string {
+  const ajvDir = dirname(require.resolve('ajv/package.json'));
+  const { version } = require('ajv/package.json') as { version: string };
+  const key = createHash('sha256')
+    .update(JSON.stringify([clusterSchema, version, ajvDir]))
+    .digest('hex')
+    .slice(0, 16);
+  const base =
+    process.env['MESO_CACHE_DIR'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'meso');
+  return join(base, `schema-${key}.cjs`);
+}
+
 function compiled(): ValidateFunction {
-  if (validator === undefined) {
-    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-    addFormats(ajv);
-    validator = ajv.compile(clusterSchema);
+  if (validator !== undefined) return validator;
+  const file = cachedValidatorPath();
+  try {
+    validator = require(file) as ValidateFunction;
+    if (typeof validator === 'function') return validator;
+  } catch {
+    // not cached yet (or unreadable): compile below
+  }
+  const { Ajv: AjvClass, _ } = require('ajv') as typeof AjvModule;
+  const addFormats = require('ajv-formats') as (ajv: Ajv) => Ajv;
+  const standalone = (
+    require('ajv/dist/standalone') as { default: (ajv: Ajv, v: ValidateFunction) => string }
+  ).default;
+  const ajv = new AjvClass({
+    allErrors: true,
+    strict: false,
+    verbose: true,
+    code: { source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` },
+  });
+  addFormats(ajv);
+  validator = ajv.compile(clusterSchema);
+  try {
+    // The saved code requires ajv's runtime helpers by absolute path: the cache is not next to node_modules.
+    const code = standalone(ajv, validator).replace(
+      /require\("([^"]+)"\)/g,
+      (_m: string, id: string) => `require(${JSON.stringify(require.resolve(id))})`,
+    );
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, code);
+    renameSync(tmp, file);
+  } catch {
+    // no cache: the next run compiles again
   }
   return validator;
 }

@@ -1,0 +1,70 @@
+import { applyCluster } from '../engine/apply.js';
+import type { ApplyOutcome } from '../engine/apply.js';
+import { readSavedPlan } from '../engine/saved-plan.js';
+import type { SavedPlan } from '../engine/saved-plan.js';
+import { planToText } from '../report/plan-text.js';
+import { loadOrFail } from './common.js';
+import type { Io } from './io.js';
+import { confirm, reportApplyEvent, reporter } from './report.js';
+
+export interface ApplyCmdOptions {
+  json?: boolean;
+  autoApprove?: boolean;
+  parallelism?: string;
+  purgeData?: boolean;
+  cloudOnly?: boolean;
+}
+
+const EXIT: Record<ApplyOutcome, number> = { 'no-changes': 0, applied: 0, unhealthy: 1, cancelled: 1 };
+
+/** `meso apply FILE|PLAN.json`: Ctrl-C finishes the steps in flight and starts no new ones. */
+export async function applyCommand(file: string, opts: ApplyCmdOptions, io: Io): Promise<number> {
+  let expected: SavedPlan | undefined;
+  let cloudOnly = opts.cloudOnly === true;
+  if (file.endsWith('.json')) {
+    expected = await readSavedPlan(file);
+    file = expected.saved.spec_file;
+    cloudOnly ||= expected.saved.cloud_only === true;
+  }
+  const spec = await loadOrFail(file, io);
+  const json = opts.json === true;
+  const say = reporter(io, json);
+  const abort = new AbortController();
+  const onSigint = (): void => {
+    say('interrupt', 'interrupted: finishing the steps in flight, starting no new ones');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const outcome = await applyCluster(
+      spec,
+      file,
+      {
+        parallelism: Number(opts.parallelism ?? 16),
+        purgeData: opts.purgeData === true,
+        cloudOnly,
+        ...(expected === undefined ? {} : { expected }),
+        command: `meso apply ${file}`,
+      },
+      {
+        say,
+        showPlan: (plan) => {
+          if (!json) io.out(planToText(plan));
+        },
+        confirm: (question) => confirm(io, question, opts.autoApprove === true),
+        // On a terminal, listr2 shows phases and per-host tasks; otherwise plain lines or JSON events.
+        progress: async (hosts, waves) => {
+          if (io.isTTY && !json) {
+            const { terminalProgress } = await import('../report/progress.js');
+            return terminalProgress(hosts, waves, process.stderr);
+          }
+          return { onEvent: (e) => reportApplyEvent(e, say), finish: () => Promise.resolve() };
+        },
+        signal: abort.signal,
+      },
+    );
+    return EXIT[outcome];
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,200 @@
+// `meso apply`: plan, show, confirm, provision, apply in a quorum-safe order with its gates, retire
+// removed hosts, verify; the state saved as it goes.
+import { randomUUID } from 'node:crypto';
+import { applyPlan, isHostStep } from '../apply/apply.js';
+import type { ApplyEvent } from '../apply/apply.js';
+import { schedule } from '../apply/schedule.js';
+import type { Wave } from '../apply/schedule.js';
+import { secretReader } from '../apply/secrets.js';
+import type { Plan } from '../plan/types.js';
+import type { Spec } from '../spec/types.js';
+import { MesoError } from '../util/errors.js';
+import { phaseDone } from '../util/timing.js';
+import { drainAgent } from '../verify/drain.js';
+import { ensembleModes, makeGate, settleMesos } from '../verify/gates.js';
+import { ensembleVerdict } from '../verify/health.js';
+import { clearPending, markPending, recordApplied } from './ledger.js';
+import { cloudOnlyPlan, observeAndPlan } from './observe.js';
+import type { Observed } from './observe.js';
+import { gateOptions, installedOn, prepare, templates } from './prepare.js';
+import type { Say, Session } from './prepare.js';
+import { retireHost } from './retire.js';
+import { checkStillSame } from './saved-plan.js';
+import type { SavedPlan } from './saved-plan.js';
+import { stateBackend } from './session.js';
+
+export interface ApplyOptions {
+  parallelism: number;
+  purgeData: boolean;
+  /** The cloud resources alone, no SSH (providers with a cloud). */
+  cloudOnly: boolean;
+  /** Applying a saved plan: it must still be the plan of the world now, and it is the approval. */
+  expected?: SavedPlan;
+  /** Recorded with the lock, e.g. `meso apply cluster.yaml`. */
+  command: string;
+}
+
+/** How apply talks to whoever runs it. */
+export interface ApplyHooks {
+  say: Say;
+  /** The plan, before the question. */
+  showPlan(plan: Plan): void;
+  confirm(question: string): Promise<boolean>;
+  /** Progress of the host steps and service waves. */
+  progress(
+    hosts: string[],
+    waves: Wave[],
+  ): Promise<{ onEvent: (e: ApplyEvent) => void; finish: (e?: unknown) => Promise<void> }>;
+  /** Aborted: finish the steps in flight, start no new ones. */
+  signal: AbortSignal;
+}
+
+export type ApplyOutcome = 'no-changes' | 'applied' | 'unhealthy' | 'cancelled';
+
+export async function applyCluster(
+  spec: Spec,
+  specFile: string,
+  opts: ApplyOptions,
+  hooks: ApplyHooks,
+): Promise<ApplyOutcome> {
+  const { say } = hooks;
+  const backend = await stateBackend(spec, specFile);
+  const lock = await backend.lock(opts.command);
+  phaseDone('lock');
+  let p: Session | undefined;
+  try {
+    p = await prepare(spec, specFile, backend, say);
+    if (opts.cloudOnly) return await applyCloudOnly(p, opts, hooks);
+    const first = await observeAndPlan(p, { secrets: true, say });
+    if (opts.expected !== undefined) checkStillSame(opts.expected, first.plan, p.state, false);
+    hooks.showPlan(first.plan);
+    if (first.plan.changes.length === 0) {
+      say('done', 'no changes');
+      return 'no-changes';
+    }
+    schedule(first.plan, first.live);
+    if (!(opts.expected !== undefined || (await hooks.confirm('Apply these changes?')))) {
+      say('cancelled', 'apply cancelled');
+      return 'cancelled';
+    }
+    let cur = first;
+    if (p.toCreate.length > 0 || (p.discovery.cloud?.changes.length ?? 0) > 0) {
+      await p.provider.provision(p.providerContext, p.discovery, { cloudOnly: false, runId: randomUUID() });
+      await p.pool.closeAll();
+      p = await prepare(spec, specFile, backend, say);
+      cur = await observeAndPlan(p, { secrets: true, say });
+    }
+    return await applyHosts(p, cur, opts, hooks);
+  } finally {
+    await p?.pool.closeAll();
+    await lock.release();
+  }
+}
+
+/** The host changes of the plan, the gates after every step, retiring, and the final verify. */
+async function applyHosts(
+  p: Session,
+  cur: Observed,
+  opts: ApplyOptions,
+  hooks: ApplyHooks,
+): Promise<ApplyOutcome> {
+  const { say } = hooks;
+  const hostsWithFiles = p.desired.hosts
+    .map((h) => h.host.name)
+    .filter((n) => cur.plan.changes.some((c) => c.host === n && isHostStep(c)));
+  const progress = await hooks.progress(hostsWithFiles, schedule(cur.plan, cur.live));
+  const g = gateOptions(p);
+  const result = await applyPlan(cur.plan, p.desired, cur.live, {
+    connection: p.pool.get,
+    templates,
+    secrets: secretReader(),
+    gate: gateFor(p, cur, say),
+    drainAgent: (host, drain) => drainAgent(g, host, drain),
+    onHostApplied: async (a) => {
+      recordApplied(p, a);
+      markPending(p.state, cur.plan, a);
+      await p.save();
+    },
+    onWaveDone: async (w) => {
+      if (clearPending(p.state, w)) await p.save();
+    },
+    onEvent: progress.onEvent,
+    signal: hooks.signal,
+    parallelism: opts.parallelism,
+  }).then(
+    async (r) => {
+      await progress.finish(r.interrupted ? new Error('interrupted') : undefined);
+      return r;
+    },
+    async (e: unknown) => {
+      await progress.finish(e);
+      throw e;
+    },
+  );
+  if (result.interrupted) {
+    throw new MesoError(
+      'ApplyInterrupted',
+      `interrupted after ${result.wavesDone} of ${result.wavesTotal} service steps; the state is saved`,
+      { hint: 'run meso apply again to finish' },
+    );
+  }
+  for (const name of p.toRemove) await retireHost(p, name, opts.purgeData, say);
+  // Verify: ZooKeeper has its leader and, where Mesos runs, a master is elected with its registry.
+  const withMesos = p.topology.masters
+    .filter((m) => installedOn(p, cur.raw, m.name, 'mesos-master'))
+    .map((m) => m.name);
+  const agentsWithMesos = p.topology.agents
+    .filter((a) => installedOn(p, cur.raw, a.name, 'mesos-agent'))
+    .map((a) => a.name);
+  // Agents re-register after a leader change: the cluster is settled once they are all back.
+  const [v, masters] = await Promise.all([
+    ensembleModes(g).then(ensembleVerdict),
+    withMesos.length === 0 ? undefined : settleMesos(g, withMesos, agentsWithMesos),
+  ]);
+  say('verify', `ZooKeeper: ${v.summary}`);
+  if (masters !== undefined) say('verify', `Mesos: ${masters.summary}`);
+  await p.save();
+  const s = cur.plan.summary;
+  say(
+    'done',
+    `applied: ${s.create} created, ${s.update} updated, ${s.delete} deleted, ${s.restart} restarted`,
+  );
+  return v.ok && masters?.ok !== false ? 'applied' : 'unhealthy';
+}
+
+/** --cloud-only: create and reconcile the cloud resources; no SSH. */
+async function applyCloudOnly(p: Session, opts: ApplyOptions, hooks: ApplyHooks): Promise<ApplyOutcome> {
+  const { say } = hooks;
+  const plan = cloudOnlyPlan(p);
+  if (opts.expected !== undefined) checkStillSame(opts.expected, plan, p.state, true);
+  hooks.showPlan(plan);
+  if (plan.changes.length === 0) {
+    say('done', 'no changes');
+    return 'no-changes';
+  }
+  if (!(opts.expected !== undefined || (await hooks.confirm('Apply these changes?')))) {
+    say('cancelled', 'apply cancelled');
+    return 'cancelled';
+  }
+  await p.provider.provision(p.providerContext, p.discovery, { cloudOnly: true, runId: randomUUID() });
+  const s = plan.summary;
+  say(
+    'done',
+    `cloud applied: ${s.create} created, ${s.update} updated, ${s.replace ?? 0} replaced, ${s.delete} deleted; configure the hosts with \`meso apply FILE\``,
+  );
+  return 'applied';
+}
+
+function gateFor(p: Session, cur: Observed, say: Say) {
+  const gate = makeGate(gateOptions(p));
+  return async (w: Parameters<ReturnType<typeof makeGate>>[0]): Promise<void> => {
+    if (w.gate === 'zk-leader' || p.spec.install.method === 'docker') return gate(w);
+    // Mesos and Marathon are waited on where they are installed; elsewhere (install.method none on
+    // an image without them, as in the lab) their units are left to systemd, and meso says so.
+    const installed = w.hosts.filter((h) => installedOn(p, cur.raw, h, w.service));
+    const missing = w.hosts.filter((h) => !installed.includes(h));
+    if (missing.length > 0)
+      say('gate', `not waiting for ${w.service} on ${missing.join(', ')}: it is not installed there`);
+    if (installed.length > 0) await gate({ ...w, hosts: installed });
+  };
+}

@@ -1,0 +1,9 @@
+import type { ProviderPlugin } from '../types.js';
+
+/** EC2 instances, security groups, balancers and a bucket, through the AWS SDK (loaded by load()). */
+export const awsPlugin: ProviderPlugin = {
+  name: 'aws',
+  installMissing: 'error',
+  supports: { cloudOnly: true, byTag: true },
+  load: () => import('./runtime.js').then((m) => m.awsProvider),
+};

@@ -1,0 +1,85 @@
+// The Provider port: everything that differs between where hosts come from. The engine asks these
+// questions and never tests a provider's name; a new provider is one folder under src/providers/
+// and one line in registry.ts.
+import type { KnownAddress } from '../model/topology.js';
+import type { CloudChange } from '../plan/types.js';
+import type { Spec } from '../spec/types.js';
+import type { ClusterState } from '../state/types.js';
+import type { SshTarget } from '../transport/host.js';
+
+/** What the engine hands a provider for one run. */
+export interface ProviderContext {
+  spec: Spec;
+  state: ClusterState;
+  /** The spec's host names, in spec order. */
+  names: readonly string[];
+  /** Write the state (serial and time updated); providers record machines as they make them. */
+  save: () => Promise<void>;
+  say: (type: string, message: string) => void;
+}
+
+/** The cloud half of a plan: its changes, and whatever the provider needs to apply them. */
+export interface CloudView {
+  readonly changes: readonly CloudChange[];
+}
+
+/** What a provider finds before any host is contacted. */
+export interface Discovery {
+  /** Every address known now (from the state, the provider's allocation or the cloud). */
+  addresses: Map<string, KnownAddress>;
+  /** Hosts of the spec that do not exist yet, so cannot be observed over SSH. */
+  missing: string[];
+  /** The plan shows missing hosts as `host/<name>` creates (false: the cloud changes stand for them). */
+  hostCreates: boolean;
+  /** Hosts gone from the spec are retired over SSH (false: the provider's cloud changes remove them). */
+  retireRemoved: boolean;
+  /** Cloud resources and their changes, for providers that have them. */
+  cloud?: CloudView;
+}
+
+/** `meso destroy` for a provider that destroys without SSH: what would go, and how. */
+export interface Teardown {
+  /** Said instead of a confirmation when there is nothing to destroy. */
+  nothing?: string;
+  /** One line per resource. */
+  resources: string[];
+  run(): Promise<void>;
+}
+
+/** The operations of a provider; loaded (with its SDKs) only when a spec names it. */
+export interface ProviderRuntime {
+  discover(ctx: ProviderContext): Promise<Discovery>;
+  /**
+   * Make what the discovery found missing: machines, cloud resources. With cloudOnly, the cloud
+   * resources alone. The engine discovers again afterwards.
+   */
+  provision(ctx: ProviderContext, d: Discovery, opts: { cloudOnly: boolean; runId: string }): Promise<void>;
+  /** How to reach a host over SSH, with its host-key policy. */
+  sshTarget(
+    ctx: Pick<ProviderContext, 'spec' | 'state'>,
+    name: string,
+    address: string,
+    port: number,
+  ): SshTarget;
+  /** Remove a machine meso made (a host gone from the spec, or destroy): true when it did. */
+  removeMachine?(ctx: ProviderContext, name: string): Promise<boolean>;
+  /** The whole cluster's destroy, for providers whose machines go without SSH. */
+  teardown?(ctx: ProviderContext, opts: { byTag: boolean }): Promise<Teardown>;
+}
+
+/**
+ * A provider as the registry knows it: small facts read while a spec is validated and rendered
+ * (no SDK, nothing heavy), and `load()` for its operations.
+ */
+export interface ProviderPlugin {
+  readonly name: string;
+  /** install.missing when the spec does not say. */
+  readonly installMissing: 'warn' | 'error';
+  /** Agent flags the provider's hosts need (a local host has no cgroup hierarchy of its own). */
+  readonly agentFlags?: readonly (readonly [string, string])[];
+  /** Added to destroy's warning, e.g. "and destroy these local hosts". */
+  readonly destroyNote?: string;
+  /** Command-line options only this provider supports. */
+  readonly supports?: { cloudOnly?: boolean; byTag?: boolean };
+  load(): Promise<ProviderRuntime>;
+}
