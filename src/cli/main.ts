@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { isMesoError } from '../util/errors.js';
+import { phaseDone } from '../util/timing.js';
 import { processIo } from './io.js';
 import type { Io } from './io.js';
 import type { ApplyCmdOptions } from './apply-cmd.js';
@@ -101,6 +102,7 @@ function program(io: Io, result: { code: number }): Command {
 
 /** Run meso; returns the exit code. Expected failures print a message and a hint, never a stack. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  phaseDone('boot');
   const result = { code: 0 };
   try {
     await program(io, result).parseAsync(argv);

@@ -68,6 +68,7 @@ export async function observeAndPlan(
     masterQuorum: p.topology.quorum,
     parallelism: 64,
   });
+  if (p.pool.lastConnectedAt > 0) phaseDone('connect', p.pool.lastConnectedAt);
   phaseDone('observe');
   if (opts.say !== undefined) checkPrograms(p, seen.raw, opts.say);
   const observed = new Map<string, ObservedHost>(seen.observed);

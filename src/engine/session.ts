@@ -5,6 +5,7 @@ import type { HostConnection, SshTarget } from '../transport/host.js';
 import { connectSsh } from '../transport/ssh.js';
 import { TransportStats } from '../transport/stats.js';
 import { MesoError } from '../util/errors.js';
+import { sinceStart } from '../util/timing.js';
 
 /** Where the state lives; the S3 backend (and the AWS SDK with it) is loaded only when named. */
 export async function stateBackend(spec: Spec, specFile: string): Promise<StateBackend> {
@@ -28,6 +29,8 @@ export async function stateBackend(spec: Spec, specFile: string): Promise<StateB
 /** One connection per host for the whole run, opened on first use. */
 export class ConnectionPool {
   readonly stats = new TransportStats();
+  /** When the last connection opened, in ms since process start (for MESO_TIMINGS). */
+  lastConnectedAt = 0;
   private readonly open = new Map<string, Promise<HostConnection>>();
 
   constructor(private readonly target: (name: string) => SshTarget) {}
@@ -38,7 +41,10 @@ export class ConnectionPool {
       c = connectSsh(this.target(name), { stats: this.stats });
       this.open.set(name, c);
       // A failed connection is not cached, so a retry in the same run connects again.
-      c.catch(() => this.open.delete(name));
+      c.then(
+        () => (this.lastConnectedAt = Math.max(this.lastConnectedAt, sinceStart())),
+        () => this.open.delete(name),
+      );
     }
     return c;
   };

@@ -414,8 +414,11 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
   }
   const changes: Change[] = [...fileChanges, ...softwareChanges, ...serviceChanges];
   // Same rule as apply: a unit file that changes means daemon-reload and enabling the host's units.
+  const unitChanged = new Set(
+    fileChanges.filter((c) => c.path.startsWith('/etc/systemd/system/')).map((c) => c.host),
+  );
   const systemd = desired.hosts.flatMap((h) =>
-    fileChanges.some((c) => c.host === h.host.name && c.path.startsWith('/etc/systemd/system/'))
+    unitChanged.has(h.host.name)
       ? [{ host: h.host.name, reload: true, enable: h.services.map((s) => s.unit) }]
       : [],
   );
