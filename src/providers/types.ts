@@ -3,6 +3,7 @@
 // and one line in registry.ts.
 import type { KnownAddress } from '../model/topology.js';
 import type { CloudChange } from '../plan/types.js';
+import type { Rule } from '../spec/rule-helpers.js';
 import type { Spec } from '../spec/types.js';
 import type { ClusterState } from '../state/types.js';
 import type { SshTarget } from '../transport/host.js';
@@ -79,6 +80,12 @@ export interface ProviderPlugin {
   readonly agentFlags?: readonly (readonly [string, string])[];
   /** Added to destroy's warning, e.g. "and destroy these local hosts". */
   readonly destroyNote?: string;
+  /** Whether it makes machines, so host lists may say `count:` instead of listing hosts. */
+  readonly createsMachines: boolean;
+  /** Validation of a spec that names this provider. */
+  readonly rules?: Rule;
+  /** Validation of a spec that names another provider (e.g. this provider's section given there). */
+  readonly rulesWhenOther?: Rule;
   /** Command-line options only this provider supports. */
   readonly supports?: { cloudOnly?: boolean; byTag?: boolean };
   load(): Promise<ProviderRuntime>;

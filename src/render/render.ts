@@ -1,327 +1,59 @@
-import { providerPlugin } from '../providers/registry.js';
+// The desired state of every host. The pieces: paths.ts (where files go), host-builder.ts,
+// service-config.ts (zoo.cfg and flags), software.ts (packages, repositories, archive, images).
 import type { Topology, TopologyHost } from '../model/topology.js';
-import type { Flags, FlagValue, Spec } from '../spec/types.js';
+import type { FlagValue, Spec } from '../spec/types.js';
 import { shellQuote } from '../util/shell.js';
+import {
+  asset,
+  envFile,
+  flagFiles,
+  HostBuilder,
+  secretPlaceholder,
+  sortedFlags,
+  str,
+} from './host-builder.js';
+import {
+  ACLS_FILE,
+  AGENT_CREDENTIAL_FILE,
+  CREDENTIALS_FILE,
+  DEFAULT_LOG_DIR,
+  DEFAULT_WORK_DIR,
+  MARATHON_RUN,
+  MARATHON_SECRET_FILE,
+  MESOS_RUN,
+  MESOS_ZK_FILE,
+  UNIT_DIR,
+  ZK_CONF,
+} from './paths.js';
+import { agentFlags, masterFlags, unitEnvironment, zooCfg } from './service-config.js';
+import { repositoryFiles, softwareOf } from './software.js';
 import { envName, fill, MANAGED, valueFile } from './text.js';
 import { SERVICE_OF_ROLE, SERVICE_ORDER } from './types.js';
 import { NO_ASSETS } from './types.js';
 import type {
   Assets,
-  DesiredDirectory,
-  DesiredFile,
   DesiredService,
-  DesiredSoftware,
   DesiredState,
   HostDesiredState,
   ServiceName,
   Templates,
 } from './types.js';
 
-export const WRAPPER_DIR = '/usr/local/lib/meso';
-export const MESOS_RUN = `${WRAPPER_DIR}/mesos-run`;
-export const MARATHON_RUN = `${WRAPPER_DIR}/marathon-run`;
-export const ZK_CONF = '/etc/zookeeper/conf/zoo.cfg';
-export const MESOS_ZK_FILE = '/etc/mesos/zk';
-export const CREDENTIALS_FILE = '/etc/mesos/credentials.json';
-export const AGENT_CREDENTIAL_FILE = '/etc/mesos/agent-credential.json';
-export const ACLS_FILE = '/etc/mesos/acls.json';
-export const MARATHON_SECRET_FILE = '/etc/marathon/mesos-secret';
-export const DEFAULT_WORK_DIR = '/var/lib/mesos';
-export const DEFAULT_LOG_DIR = '/var/log/mesos';
-const APT_SOURCE = '/etc/apt/sources.list.d/meso.sources';
-const APT_KEY = '/etc/apt/keyrings/meso.asc';
-const APT_PINS = '/etc/apt/preferences.d/meso';
-const YUM_REPO = '/etc/yum.repos.d/meso.repo';
-const YUM_KEY = '/etc/pki/rpm-gpg/RPM-GPG-KEY-meso';
-const UNIT_DIR = '/etc/systemd/system';
-
-/**
- * Which services read a path of meso's layout, for files that are no longer rendered (a removed
- * attribute or flag must still restart the service that read it).
- */
-export function servicesReading(path: string): ServiceName[] {
-  if (path.startsWith('/etc/mesos-master/')) return ['mesos-master'];
-  if (path.startsWith('/etc/mesos-slave/')) return ['mesos-agent'];
-  if (path.startsWith('/etc/marathon/')) return ['marathon'];
-  if (path.startsWith('/etc/zookeeper/')) return ['zookeeper'];
-  if (path.startsWith('/etc/mesos/') || path === '/etc/default/mesos') return ['mesos-master', 'mesos-agent'];
-  if (path === '/etc/default/mesos-master') return ['mesos-master'];
-  if (path === '/etc/default/mesos-slave') return ['mesos-agent'];
-  if (path === '/etc/default/marathon') return ['marathon'];
-  return [];
-}
-
-/** Builds one host's files; every `add` names the services the file feeds. */
-class HostBuilder {
-  readonly files = new Map<string, DesiredFile>();
-  readonly directories = new Map<string, DesiredDirectory>();
-
-  add(path: string, content: string, feeds: ServiceName[], opts: Partial<DesiredFile> = {}): void {
-    const prior = this.files.get(path);
-    if (prior !== undefined) {
-      // Shared files (/etc/mesos/zk on a master that is also an agent) must agree.
-      if (prior.content !== content) throw new Error(`meso renders ${path} twice with different content`);
-      prior.feeds = [...new Set([...prior.feeds, ...feeds])].sort(byServiceOrder);
-      return;
-    }
-    this.files.set(path, {
-      path,
-      content,
-      owner: 'root',
-      group: 'root',
-      mode: 0o644,
-      sensitive: false,
-      feeds,
-      ...opts,
-    });
-  }
-
-  dir(path: string, owner = 'root', mode = 0o755, data = false): void {
-    if (!this.directories.has(path)) this.directories.set(path, { path, owner, group: owner, mode, data });
-  }
-}
-
-const byServiceOrder = (a: ServiceName, b: ServiceName): number =>
-  SERVICE_ORDER.indexOf(a) - SERVICE_ORDER.indexOf(b);
-
-/** Flags as files under /etc/mesos-master or /etc/mesos-slave: `name` holds the value, `?name`/`?no-name` a boolean. */
-function flagFiles(
-  b: HostBuilder,
-  dir: string,
-  flags: ReadonlyMap<string, FlagValue>,
-  feeds: ServiceName[],
-): void {
-  for (const [name, value] of flags) {
-    if (typeof value === 'boolean') b.add(`${dir}/?${value ? '' : 'no-'}${name}`, '', feeds);
-    else b.add(`${dir}/${name}`, valueFile(value), feeds);
-  }
-}
-
-/** `KEY=value` lines for a Docker --env-file, which takes values literally (no quotes). */
-function envFile(header: string, vars: readonly (readonly [string, FlagValue])[]): string {
-  return `# ${MANAGED}\n# ${header}\n${vars.map(([k, v]) => `${k}=${String(v)}`).join('\n')}\n`;
-}
-
-function sortedFlags(entries: Iterable<readonly [string, FlagValue]>): Map<string, FlagValue> {
-  return new Map([...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-function zooCfg(spec: Spec, topo: Topology): string {
-  const zk = spec.zookeeper;
-  const settings = new Map<string, string>([
-    ['tickTime', String(zk.tickTime)],
-    ['initLimit', String(zk.initLimit)],
-    ['syncLimit', String(zk.syncLimit)],
-    ['dataDir', zk.dataDir],
-    ['clientPort', String(zk.clientPort)],
-    // The AdminServer would take port 8080, which Marathon uses on the masters.
-    ['admin.enableServer', 'false'],
-    // The four-letter words meso's health checks use (srvr/mntr for the role, ruok for liveness).
-    ['4lw.commands.whitelist', 'srvr,stat,ruok,mntr,conf,isro'],
-    ['autopurge.snapRetainCount', '3'],
-    ['autopurge.purgeInterval', '24'],
-  ]);
-  for (const [k, v] of Object.entries(zk.settings)) settings.set(k, String(v));
-  const servers = [...topo.ensemble]
-    .sort((a, b) => (a.zkId ?? 0) - (b.zkId ?? 0))
-    .map((h) => `server.${h.zkId ?? '?'}=${h.privateAddress}:${zk.peerPort}:${zk.electionPort}`);
-  return [
-    `# ${MANAGED}`,
-    `# ZooKeeper ensemble of cluster ${topo.name}: ${topo.ensemble.length} member(s).`,
-    ...[...settings].map(([k, v]) => `${k}=${v}`),
-    ...servers,
-    '',
-  ].join('\n');
-}
-
-function masterFlags(spec: Spec, topo: Topology, host: TopologyHost): Map<string, FlagValue> {
-  const sec = spec.security;
-  const derived: [string, FlagValue][] = [
-    ['quorum', topo.quorum],
-    ['ip', host.privateAddress],
-    ['hostname', host.privateAddress],
-    ['cluster', topo.cluster],
-    ['work_dir', DEFAULT_WORK_DIR],
-    ['log_dir', DEFAULT_LOG_DIR],
-  ];
-  if (sec.authenticateFrameworks) derived.push(['authenticate_frameworks', true]);
-  if (sec.authenticateAgents) derived.push(['authenticate_agents', true]);
-  if (sec.credentials.length > 0) derived.push(['credentials', CREDENTIALS_FILE]);
-  if (sec.acls !== undefined) derived.push(['acls', ACLS_FILE]);
-  return sortedFlags([...new Map([...derived, ...Object.entries(spec.masters.flags)])]);
-}
-
-function agentFlags(spec: Spec, host: TopologyHost): Map<string, FlagValue> {
-  const group = spec.agents.find((g) => g.group === host.agentGroup)!;
-  const derived: [string, FlagValue][] = [
-    ['ip', host.privateAddress],
-    ['hostname', host.privateAddress],
-    ['work_dir', DEFAULT_WORK_DIR],
-    ['log_dir', DEFAULT_LOG_DIR],
-    ['containerizers', group.containerizers.join(',')],
-  ];
-  if (group.isolation.length > 0) derived.push(['isolation', group.isolation.join(',')]);
-  // Flags the provider's hosts need (systemd-nspawn mounts the cgroup controllers read-only; the
-  // POSIX launcher works there).
-  for (const [k, v] of providerPlugin(spec.provider).agentFlags ?? []) derived.push([k, v]);
-  // Public agents offer their resources to the slave_public role, as DC/OS lays them out.
-  if (group.public) derived.push(['default_role', 'slave_public']);
-  if (spec.security.agentCredential !== undefined) derived.push(['credential', AGENT_CREDENTIAL_FILE]);
-  const flags = new Map([...derived, ...Object.entries(group.flags)]);
-  if (spec.install.method === 'archive') {
-    const env = executorEnvironment(spec.install.prefix, flags.get('executor_environment_variables'));
-    if (env !== undefined) flags.set('executor_environment_variables', env);
-  }
-  return sortedFlags([...flags]);
-}
-
-/**
- * The agent starts executors with an environment of its own (not the unit's), so an archive's
- * executors would not find its libraries: give them LD_LIBRARY_PATH=<prefix>/lib, appended to any
- * LD_LIBRARY_PATH the spec's own executor_environment_variables set. Not an ld.so.conf.d entry:
- * the archive bundles copies of libssl, libz, libresolv... that would then shadow the host's own
- * for every program on it.
- */
-export function executorEnvironment(prefix: string, given: FlagValue | undefined): string | undefined {
-  let env: Record<string, unknown> = {};
-  if (typeof given === 'string') {
-    try {
-      const parsed = JSON.parse(given) as unknown;
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
-      env = parsed as Record<string, unknown>;
-    } catch {
-      return undefined; // not JSON (e.g. file:///...): the operator's value stands as it is
-    }
-  } else if (given !== undefined) return undefined;
-  const lib = `${prefix}/lib`;
-  const current = typeof env['LD_LIBRARY_PATH'] === 'string' ? env['LD_LIBRARY_PATH'] : '';
-  const paths = current.split(':').filter((x) => x !== '');
-  if (!paths.includes(lib)) paths.push(lib);
-  return JSON.stringify({ ...env, LD_LIBRARY_PATH: paths.join(':') });
-}
-
-function str(flags: Flags | Map<string, FlagValue>, name: string, fallback: string): string {
-  const v = flags instanceof Map ? flags.get(name) : flags[name];
-  return typeof v === 'string' ? v : fallback;
-}
-
-function unitEnvironment(spec: Spec): string {
-  if (spec.install.method !== 'archive') return '';
-  const prefix = spec.install.prefix;
-  return `Environment=MESO_MESOS_SBIN=${prefix}/sbin\nEnvironment=LD_LIBRARY_PATH=${prefix}/lib\n`;
-}
-
-function asset(assets: Assets, path: string, what: string): string {
-  const text = assets.text.get(path);
-  if (text === undefined) throw new Error(`${what} ${path} was not read before rendering`);
-  return text;
-}
-
-/** The repository files of apt or yum: source, signing key, version pins. */
-function repositoryFiles(b: HostBuilder, spec: Spec, software: DesiredSoftware[], assets: Assets): void {
-  const ins = spec.install;
-  const repo = ins.repository;
-  const pinned = software.flatMap((s) =>
-    s.kind === 'package' && s.version !== undefined ? [[s.name, s.version] as const] : [],
-  );
-  // An archive's runtime libraries may come from a repository too: apt by url, yum by baseurl.
-  const apt = ins.method === 'apt' || (ins.method === 'archive' && repo?.url !== undefined);
-  const yum = ins.method === 'yum' || (ins.method === 'archive' && repo?.baseurl !== undefined);
-  if (apt) {
-    if (repo !== undefined) {
-      const lines = [
-        `# ${MANAGED}`,
-        `# The package repository of cluster ${spec.name}.`,
-        'Types: deb',
-        `URIs: ${repo.url ?? ''}`,
-        `Suites: ${repo.suite ?? ''}`,
-      ];
-      if (repo.components.length > 0) lines.push(`Components: ${repo.components.join(' ')}`);
-      if (repo.key !== undefined) {
-        lines.push(`Signed-By: ${APT_KEY}`);
-        b.add(APT_KEY, asset(assets, repo.key, 'the repository key'), []);
-      }
-      b.add(APT_SOURCE, `${lines.join('\n')}\n`, []);
-    }
-    if (pinned.length > 0) {
-      const stanzas = pinned.map(
-        ([name, version]) => `Package: ${name}\nPin: version ${version}\nPin-Priority: 1001`,
-      );
-      b.add(
-        APT_PINS,
-        `# ${MANAGED}\n# The versions install.versions pins; meso also holds them (apt-mark hold).\n\n${stanzas.join('\n\n')}\n`,
-        [],
-      );
-    }
-  }
-  if (yum && repo !== undefined) {
-    const lines = [
-      `# ${MANAGED}`,
-      '[meso]',
-      `name=meso: packages of cluster ${spec.name}`,
-      `baseurl=${repo.baseurl ?? ''}`,
-      'enabled=1',
-    ];
-    if (repo.key !== undefined) {
-      lines.push('gpgcheck=1', `gpgkey=file://${YUM_KEY}`);
-      b.add(YUM_KEY, asset(assets, repo.key, 'the repository key'), []);
-    } else lines.push('gpgcheck=0');
-    b.add(YUM_REPO, `${lines.join('\n')}\n`, []);
-  }
-}
-
-/** What the host runs, and the packages, archive or images that provide it. */
-function softwareOf(spec: Spec, host: TopologyHost, assets: Assets): DesiredSoftware[] {
-  const ins = spec.install;
-  const roles = new Set(host.roles);
-  const mesosFeeds: ServiceName[] = [
-    ...(roles.has('master') ? (['mesos-master'] as const) : []),
-    ...(roles.has('agent') ? (['mesos-agent'] as const) : []),
-  ];
-  const out: DesiredSoftware[] = [];
-  if (ins.method === 'apt' || ins.method === 'yum' || ins.method === 'archive') {
-    const manager = ins.method === 'archive' ? 'os' : ins.method;
-    for (const p of ins.packages) {
-      const feeds: ServiceName[] =
-        p.component === 'zookeeper'
-          ? roles.has('zookeeper')
-            ? ['zookeeper']
-            : []
-          : p.component === 'marathon'
-            ? roles.has('marathon')
-              ? ['marathon']
-              : []
-            : mesosFeeds;
-      if (p.component !== 'extra' && feeds.length === 0) continue;
-      out.push({ kind: 'package', manager, name: p.name, component: p.component, version: p.version, feeds });
-    }
-  }
-  if (ins.method === 'archive' && mesosFeeds.length > 0 && assets.archive !== undefined) {
-    out.push({
-      kind: 'archive',
-      prefix: ins.prefix,
-      sha256: assets.archive.sha256,
-      source: assets.archive.path,
-      feeds: mesosFeeds,
-    });
-  }
-  if (ins.method === 'docker') {
-    const images: [ServiceName, string][] = [
-      ['zookeeper', ins.images.zookeeper],
-      ['mesos-master', ins.images.mesosMaster],
-      ['marathon', ins.images.marathon],
-      ['mesos-agent', ins.images.mesosAgent],
-    ];
-    for (const [service, ref] of images)
-      if (host.roles.some((r) => SERVICE_OF_ROLE[r] === service))
-        out.push({ kind: 'image', ref, feeds: [service] });
-  }
-  return out;
-}
-
-function secretPlaceholder(refs: string[]): string {
-  return `(sensitive: built at apply time from ${refs.join(', ')})\n`;
-}
+export {
+  ACLS_FILE,
+  AGENT_CREDENTIAL_FILE,
+  CREDENTIALS_FILE,
+  DEFAULT_LOG_DIR,
+  DEFAULT_WORK_DIR,
+  MARATHON_RUN,
+  MARATHON_SECRET_FILE,
+  MESOS_RUN,
+  MESOS_ZK_FILE,
+  servicesReading,
+  WRAPPER_DIR,
+  ZK_CONF,
+} from './paths.js';
+export { executorEnvironment } from './service-config.js';
 
 function renderHost(
   spec: Spec,

@@ -1,9 +1,13 @@
 import type { ProviderPlugin } from '../types.js';
+import { rules, rulesWhenOther } from './rules.js';
 
 /** Debian hosts as systemd-nspawn containers on this machine. */
 export const localPlugin: ProviderPlugin = {
   name: 'local',
   // The lab image has ZooKeeper but no Mesos: install.method none warns rather than fails.
+  createsMachines: true,
+  rules,
+  rulesWhenOther,
   installMissing: 'warn',
   // A container has no cgroup hierarchy of its own to hand the Mesos containerizer.
   agentFlags: [['launcher', 'posix']],

@@ -1,8 +1,11 @@
 import type { ProviderPlugin } from '../types.js';
+import { rules } from './rules.js';
 
 /** Hosts that exist already, at the addresses the spec gives. */
 export const staticPlugin: ProviderPlugin = {
   name: 'static',
+  createsMachines: false,
+  rules,
   installMissing: 'error',
   load: () => import('./runtime.js').then((m) => m.staticProvider),
 };
