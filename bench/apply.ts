@@ -17,7 +17,10 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MESO = join(ROOT, 'bin', 'meso.js');
 const RUNS = 5;
 const SIZES = (process.env['BENCH_SIZES'] ?? '5,20').split(',').filter(Boolean).map(Number);
-const AGENT_COUNTS = (process.env['BENCH_AGENTS'] ?? '1000,5000,10000').split(',').map(Number);
+const AGENT_COUNTS = (process.env['BENCH_AGENTS'] ?? '1000,5000,10000')
+  .split(',')
+  .filter(Boolean)
+  .map(Number);
 
 /** At exit, the child prints its peak RSS (so no /usr/bin/time is needed). */
 const RSS_PRELOAD = `data:text/javascript,${encodeURIComponent(

@@ -1,0 +1,44 @@
+// `meso gc --region R`: every cluster whose `meso:expires-at` tag (from aws.expiresAt) is in the
+// past, found by its tags, for CI that forgets to clean up. No cluster file and no state needed.
+import {
+  describeResources,
+  destroyCloud,
+  expiredClusters,
+  findClusterResources,
+  isEmpty,
+} from './destroy.js';
+import type { ClusterResources } from './destroy.js';
+import { awsContext, terminator } from './session.js';
+
+export interface ExpiredCluster {
+  cluster: string;
+  expiresAt: string;
+  /** One line per resource. */
+  resources: string[];
+  found: ClusterResources;
+}
+
+/** The expired clusters of a region that still have resources. */
+export async function expiredInRegion(region: string, say: (m: string) => void): Promise<ExpiredCluster[]> {
+  const ctx = awsContext(region, {}, say);
+  const out: ExpiredCluster[] = [];
+  for (const e of await expiredClusters(ctx, new Date())) {
+    const found = await findClusterResources(ctx, e.cluster, {
+      balancerNames: [],
+      bucketNames: [],
+      sweep: true,
+    });
+    if (!isEmpty(found)) out.push({ ...e, found, resources: describeResources(found) });
+  }
+  return out;
+}
+
+/** Delete one expired cluster's resources, in order. */
+export async function destroyExpired(
+  region: string,
+  c: ExpiredCluster,
+  say: (m: string) => void,
+): Promise<void> {
+  const ctx = awsContext(region, {}, say);
+  await destroyCloud(ctx, c.found, undefined, terminator(ctx));
+}
