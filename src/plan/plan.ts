@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createTwoFilesPatch } from 'diff';
+import { createRequire } from 'node:module';
+import type * as Diff from 'diff';
 import type {
   DesiredFile,
   DesiredSoftware,
@@ -9,6 +10,8 @@ import type {
 } from '../render/types.js';
 import { servicesReading } from '../render/render.js';
 import { foreignUnits, SERVICE_ORDER } from '../render/types.js';
+
+const require = createRequire(import.meta.url);
 
 import type {
   Change,
@@ -464,6 +467,8 @@ export function withHostChanges(plan: Plan, create: readonly string[], remove: r
 
 /** A unified diff of one file, without the `Index:`/`===` preamble. */
 export function unifiedDiff(path: string, before: string, after: string): string {
+  // Loaded on the first diff only: a plan without file updates (a no-op) never needs it.
+  const { createTwoFilesPatch } = require('diff') as typeof Diff;
   return createTwoFilesPatch(`a${path}`, `b${path}`, before, after, undefined, undefined, { context: 3 })
     .split('\n')
     .filter((l) => !l.startsWith('===') && !l.startsWith('Index:'))
