@@ -33,7 +33,22 @@ while IFS=$'\t' read -r kind value; do
   esac
 done
 
-# Regular files are hashed and stat'ed in one process each, not one per file.
+# What waits on someone else starts first and is read last: systemd's answer about the units and
+# ZooKeeper's to `srvr` arrive while the files are hashed.
+if [[ ${#units[@]} -gt 0 ]] && command -v systemctl >/dev/null; then
+  exec 4< <(systemctl show --no-pager -p Id -p LoadState -p UnitFileState -p ActiveState -- "${units[@]}" 2>/dev/null)
+else
+  exec 4</dev/null
+fi
+# ZooKeeper's role, with bash's own /dev/tcp and read timeouts: no extra processes on the host.
+zkopen=0
+if [[ -n $zkport ]]; then
+  if exec 3<>"/dev/tcp/127.0.0.1/$zkport"; then
+    printf srvr >&3 && zkopen=1
+  fi 2>/dev/null
+fi
+
+# Regular files are hashed and stat'ed in one process each (both at once), not one per file.
 regular=()
 for f in ${files[@]+"${files[@]}"}; do
   if [[ -L $f ]]; then printf 'F\t%s\tl\n' "$f"
@@ -45,23 +60,21 @@ for f in ${files[@]+"${files[@]}"}; do
 done
 if [[ ${#regular[@]} -gt 0 ]]; then
   sums=() stats=()
-  while read -r sum _; do sums+=("$sum"); done < <(sha256sum -- "${regular[@]}" 2>/dev/null)
+  exec 5< <(sha256sum -- "${regular[@]}" 2>/dev/null)
   mapfile -t stats < <(stat -c '%U'$'\t''%G'$'\t''%a' -- "${regular[@]}" 2>/dev/null)
+  while read -r sum _ <&5; do sums+=("$sum"); done
+  exec 5<&-
   for i in "${!regular[@]}"; do
     printf 'F\t%s\tf\t%s\t%s\n' "${regular[$i]}" "${sums[$i]:-?}" "${stats[$i]:-?}"
   done
 fi
 
-if [[ ${#units[@]} -gt 0 ]] && command -v systemctl >/dev/null; then
-  systemctl show --no-pager -p Id -p LoadState -p UnitFileState -p ActiveState -- "${units[@]}" 2>/dev/null |
-    while IFS= read -r line; do printf 'S\t%s\n' "$line"; done
-fi
+while IFS= read -r line <&4; do printf 'S\t%s\n' "$line"; done
+exec 4<&-
 
-# ZooKeeper's role, with bash's own /dev/tcp and read timeouts: no extra processes on the host.
 if [[ -n $zkport ]]; then
   mode=down
-  if exec 3<>"/dev/tcp/127.0.0.1/$zkport"; then
-    printf srvr >&3
+  if [[ $zkopen == 1 ]]; then
     while IFS= read -r -t 3 line <&3; do
       if [[ $line == 'Mode: '* ]]; then mode=${line#Mode: }; fi
     done
