@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,7 +20,7 @@ let validator: ValidateFunction | undefined;
  * schema, ajv's version and where ajv is installed, and later runs load that file (a few ms). A
  * cache that cannot be read or written only costs the compile.
  */
-function cachedValidatorPath(): string {
+export function cachedValidatorPath(): string {
   const ajvDir = dirname(require.resolve('ajv/package.json'));
   const { version } = require('ajv/package.json') as { version: string };
   const key = createHash('sha256')
@@ -32,12 +32,20 @@ function cachedValidatorPath(): string {
   return join(base, `schema-${key}.cjs`);
 }
 
+function ownedAndPrivate(path: string): boolean {
+  const st = statSync(path);
+  return (process.getuid === undefined || st.uid === process.getuid()) && (st.mode & 0o022) === 0;
+}
+
 function compiled(): ValidateFunction {
   if (validator !== undefined) return validator;
   const file = cachedValidatorPath();
   try {
-    validator = require(file) as ValidateFunction;
-    if (typeof validator === 'function') return validator;
+    // Code is only loaded from a file and directory this user owns and no one else can write.
+    if (ownedAndPrivate(dirname(file)) && ownedAndPrivate(file)) {
+      const cached = require(file) as unknown;
+      if (typeof cached === 'function') return (validator = cached as ValidateFunction);
+    }
   } catch {
     // not cached yet (or unreadable): compile below
   }
@@ -60,9 +68,9 @@ function compiled(): ValidateFunction {
       /require\("([^"]+)"\)/g,
       (_m: string, id: string) => `require(${JSON.stringify(require.resolve(id))})`,
     );
-    mkdirSync(dirname(file), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, code);
+    writeFileSync(tmp, code, { mode: 0o600 });
     renameSync(tmp, file);
   } catch {
     // no cache: the next run compiles again
