@@ -73,9 +73,9 @@ export async function prepare(
   const discovery = await provider.discover(ctx);
   const topology = deriveTopology(spec, discovery.addresses);
   const desired = renderDesiredState(spec, topology, templates, await readAssets(spec, specFile, opts));
-  const ports = new Map(topology.hosts.map((h) => [h.name, h]));
+  const byName = new Map(topology.hosts.map((h) => [h.name, h]));
   const pool = new ConnectionPool((name) => {
-    const h = ports.get(name);
+    const h = byName.get(name);
     const address = h?.address ?? state.hosts[name]?.address ?? name;
     return provider.sshTarget({ spec, state }, name, address, h?.sshPort ?? spec.ssh.port);
   });
