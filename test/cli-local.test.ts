@@ -16,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'meso-cli-local-'));
 const file = join(dir, 'lab.yaml');
 const name = `cli${process.pid % 10000}`;
 const env = { ...process.env, MESO_LOCAL_DIR: join(dir, 'hosts') };
-const yaml = (tickTime: number, agents: number): string =>
+const yaml = (tickTime: number, agents: number, masters = 3): string =>
   [
     'apiVersion: meso/v1',
     'kind: Cluster',
@@ -25,7 +25,7 @@ const yaml = (tickTime: number, agents: number): string =>
     'local: { subnet: "198.18.249.0/24" }',
     'install: { method: none }',
     `zookeeper: { tickTime: ${tickTime} }`,
-    'masters: { count: 3 }',
+    `masters: { count: ${masters} }`,
     `agents: [{ group: w, count: ${agents} }]`,
     '',
   ].join('\n');
@@ -76,6 +76,35 @@ void describe('meso commands on local hosts', { skip: labSkip(), timeout: 20 * 6
       assert.equal(s.units['w-1']?.['mesos-agent.service'], 'activating');
       assert.match(meso('status', file).stdout, /Mesos masters: not installed on any master/);
       assert.deepEqual(Object.values(s.zookeeper.members).sort(), ['follower', 'follower', 'leader']);
+
+      // Growing or shrinking the running ensemble is refused with the truth (not "bring master-4
+      // back first" for a host that does not exist yet), before any host is made or changed.
+      writeFileSync(file, yaml(2000, 2, 5));
+      const grow = meso('plan', file);
+      assert.equal(grow.code, 1);
+      assert.match(
+        grow.stderr,
+        /growing the ZooKeeper ensemble from 3 to 5 members \(adding server\.4 \(master-4, .*server\.5 \(master-5, /,
+      );
+      assert.match(grow.stderr, /hint: .*start it with the current list plus itself/);
+      assert.doesNotMatch(grow.stderr, /back first/);
+      const growApply = meso('apply', file, '--auto-approve');
+      assert.equal(growApply.code, 1);
+      assert.match(growApply.stderr, /growing the ZooKeeper ensemble/);
+      assert.deepEqual(Object.keys(state().hosts).sort(), ['master-1', 'master-2', 'master-3', 'w-1', 'w-2']);
+      writeFileSync(file, yaml(2000, 2, 1));
+      const shrink = meso('plan', file);
+      assert.equal(shrink.code, 1);
+      assert.match(
+        shrink.stderr,
+        /shrinking the ZooKeeper ensemble from 3 to 1 members \(removing server\.2 \(master-2, .*server\.3 \(master-3, /,
+      );
+      writeFileSync(file, yaml(2000, 2));
+      assert.equal(
+        meso('plan', file, '--detailed-exitcode').code,
+        0,
+        'back to the running spec: nothing to do',
+      );
 
       // Without a terminal and without --auto-approve, nothing is changed.
       writeFileSync(file, yaml(2500, 2));

@@ -1,4 +1,5 @@
 import type { ZkMode } from '../observe/observe.js';
+import type { EnsembleChange } from '../plan/membership.js';
 import type { Plan, ServiceChange } from '../plan/types.js';
 import type { ServiceName } from '../render/types.js';
 import { MesoError } from '../util/errors.js';
@@ -29,6 +30,8 @@ export interface LiveState {
   masterQuorum: number;
   /** The master Mesos says is leading (`master/elected`), asked when the plan restarts masters. */
   masterLeader?: string;
+  /** The running ZooKeeper members' server lists differ from the desired one (observed at plan time). */
+  zkChange?: EnsembleChange;
 }
 
 const GATE: Readonly<Record<ServiceName, Gate>> = {
@@ -77,6 +80,48 @@ function checkQuorum(
   }
 }
 
+/**
+ * A running ensemble whose members would get another server list. Done as a rolling restart, the
+ * members with the old list and those with the new one could each form a majority of their own
+ * list and elect two leaders; meso does not do membership changes yet, so it says so and what the
+ * safe manual procedure is (ZooKeeper's: one member at a time).
+ */
+function membershipRefusal(c: EnsembleChange): MesoError {
+  if (c.disagreeing.length > 0) {
+    return new MesoError(
+      'PlanUnsafe',
+      `the running ZooKeeper members do not agree on the ensemble: the server lists in zoo.cfg differ between ${c.disagreeing.join(', ')}`,
+      {
+        hint: 'a membership change was left half done: finish it by hand (the same server.N lines on every member, each restarted one at a time, the leader last) or put the earlier lists back, then plan again',
+      },
+    );
+  }
+  const parts = [
+    ...(c.added.length > 0 ? [`adding ${c.added.join(', ')}`] : []),
+    ...(c.removed.length > 0 ? [`removing ${c.removed.join(', ')}`] : []),
+    ...(c.changed.length > 0 ? [`changing ${c.changed.join(', ')}`] : []),
+  ];
+  const only = (k: 'added' | 'removed'): boolean =>
+    c[k].length > 0 && c.changed.length === 0 && c[k === 'added' ? 'removed' : 'added'].length === 0;
+  const what = only('added')
+    ? `growing the ZooKeeper ensemble from ${c.current} to ${c.desired} members`
+    : only('removed')
+      ? `shrinking the ZooKeeper ensemble from ${c.current} to ${c.desired} members`
+      : "changing the ZooKeeper ensemble's members";
+  const byHand = only('added')
+    ? 'for each new member: start it with the current list plus itself, then restart the current members one at a time with that list, followers first, the leader last'
+    : only('removed')
+      ? 'for each member to remove: stop and disable it, then restart the others one at a time with the list without it, followers first, the leader last'
+      : 'one member at a time: remove the old entry (stop that member, restart the others with the shorter list), then add the new one (start it with the list plus itself, restart the others with that list), followers first, the leader last';
+  return new MesoError(
+    'PlanUnsafe',
+    `${what} (${parts.join('; ')}) needs a membership change one member at a time, which meso does not do yet: restarting the members with the new list could elect two leaders`,
+    {
+      hint: `keep the spec's ZooKeeper members (the masters, or zookeeper.hosts) as they run now; to change them by hand, ${byHand}`,
+    },
+  );
+}
+
 /** Restart the members that are down first: they take nothing down, and bring the quorum back. */
 const downFirst = (hosts: readonly string[], live: LiveState, s: ServiceName): string[] => [
   ...hosts.filter((h) => !isRunning(live, h, s)),
@@ -113,7 +158,8 @@ export function schedule(plan: Plan, live: LiveState): Wave[] {
           });
         return;
       }
-      // A member started here may be joining with a new server list (issue 12), so it is not counted on.
+      if (live.zkChange !== undefined) throw membershipRefusal(live.zkChange);
+      // A member started here may be joining with a new server list, so it is not counted on.
       checkQuorum('the ZooKeeper ensemble', phase.hosts, restarts, [], quorum, live, service);
       for (const h of starts)
         waves.push({

@@ -1,6 +1,9 @@
 // Observe + plan: one command per reachable host (all in parallel), then the pure planner.
 import { secretReader, withSecretHashes } from '../apply/secrets.js';
 import type { LiveState } from '../apply/schedule.js';
+import { ensembleChange, zkServers } from '../plan/membership.js';
+import type { EnsembleChange } from '../plan/membership.js';
+import { ZK_CONF } from '../render/paths.js';
 import { fetchUpdatedContents, observeCluster } from '../observe/cluster.js';
 import type { Observation } from '../observe/observe.js';
 import { buildPlan, summarize, withCloudChanges, withHostChanges } from '../plan/plan.js';
@@ -78,6 +81,8 @@ export async function observeAndPlan(
     for (const [host, c] of contents) observed.set(host, { ...observed.get(host)!, contents: c });
     base = buildPlan(p.desired, observed, false);
   }
+  const zkChange = ensembleChangeOf(p, seen.live, observed);
+  if (zkChange !== undefined) seen.live = { ...seen.live, zkChange };
   const d = p.discovery;
   const withHosts = withHostChanges(base, d.hostCreates ? p.toCreate : [], p.toRemove);
   const plan = d.cloud === undefined ? withHosts : withCloudChanges(withHosts, [...d.cloud.changes]);
@@ -95,6 +100,33 @@ export async function observeAndPlan(
   }
   phaseDone('plan');
   return now;
+}
+
+/**
+ * How the running ZooKeeper members' server lists differ from the one meso would write: from the
+ * current zoo.cfg of every running member whose zoo.cfg the plan updates (its content was read for
+ * the diff); a member whose zoo.cfg stays has the desired list already.
+ */
+function ensembleChangeOf(
+  p: Session,
+  live: LiveState,
+  observed: ReadonlyMap<string, ObservedHost>,
+): EnsembleChange | undefined {
+  const member = p.desired.hosts.find((h) => h.host.roles.includes('zookeeper'));
+  const cfg = member?.files.find((f) => f.path === ZK_CONF);
+  if (cfg === undefined) return undefined;
+  const desired = zkServers(cfg.content);
+  const current = new Map<string, ReadonlyMap<number, string>>();
+  for (const h of p.topology.ensemble) {
+    if (live.running.get(h.name)?.has('zookeeper') !== true) continue;
+    const now = observed.get(h.name)?.contents?.get(ZK_CONF);
+    current.set(h.name, now === undefined ? desired : zkServers(now));
+  }
+  const names = new Map<string, string>();
+  for (const h of p.topology.hosts) for (const a of [h.privateAddress, h.address]) names.set(a, h.name);
+  for (const [n, h] of Object.entries(p.state.hosts))
+    for (const a of [h.privateAddress, h.address]) if (!names.has(a)) names.set(a, n);
+  return ensembleChange(desired, current, names);
 }
 
 /** --cloud-only: the cloud changes alone; no host is contacted. */
