@@ -86,10 +86,12 @@ function replan(
     ]),
   );
   const plan = buildPlan(after, observed, false);
-  const current = new Map(
-    before.hosts.map((h) => [h.host.name, zkServers(h.files.find((f) => f.path === ZK_CONF)!.content)]),
-  );
-  const desired = zkServers(after.hosts[0]!.files.find((f) => f.path === ZK_CONF)!.content);
+  const zkConf = (d: DesiredState): [string, string][] =>
+    d.hosts.flatMap((h) =>
+      h.files.filter((f) => f.path === ZK_CONF).map((f) => [h.host.name, f.content] as [string, string]),
+    );
+  const current = new Map(zkConf(before).map(([h, c]) => [h, zkServers(c)]));
+  const desired = zkServers(zkConf(after)[0]![1]);
   const zkChange = ensembleChange(desired, current, new Map());
   return {
     plan,
@@ -135,4 +137,60 @@ void test('growing or shrinking a running ensemble is refused with the reason an
     ['restart m2', 'restart m3', 'restart m1'],
     'followers first, the leader last',
   );
+});
+
+/** Masters m1..mN with a dedicated 3-member ensemble z1..z3, so only the masters change. */
+const withDedicatedZk = (masters: number): DesiredState => {
+  const s = specOf(
+    [
+      'apiVersion: meso/v1',
+      'kind: Cluster',
+      'name: t',
+      'provider: static',
+      'zookeeper:',
+      '  hosts:',
+      ...[1, 2, 3].map((i) => `    - { name: z${i}, address: 10.0.2.${i} }`),
+      'masters:',
+      '  hosts:',
+      ...Array.from({ length: masters }, (_, i) => `    - { name: m${i + 1}, address: 10.0.0.${i + 1} }`),
+      '',
+    ].join('\n'),
+  );
+  return renderDesiredState(s, deriveTopology(s), loadTemplates());
+};
+
+void test("changing the running masters' quorum is refused with the operational guide's order", () => {
+  for (const [from, to, fromQ, toQ, byHand] of [
+    [3, 5, 2, 3, /restart the running masters one at a time with --quorum=3 .*then start the new masters/],
+    [
+      5,
+      3,
+      3,
+      2,
+      /stop and disable the masters being removed, then restart the others one at a time with --quorum=2/,
+    ],
+  ] as const) {
+    const r = replan(withDedicatedZk(from), withDedicatedZk(to));
+    assert.equal(r.live.zkChange, undefined, 'the ensemble stays as it is');
+    const quorumFile = (d: DesiredState): string =>
+      d.hosts.find((h) => h.host.name === 'm1')!.files.find((f) => f.path === '/etc/mesos-master/quorum')!
+        .content;
+    assert.equal(Number(quorumFile(withDedicatedZk(from)).trim()), fromQ);
+    assert.equal(Number(quorumFile(withDedicatedZk(to)).trim()), toQ);
+    const live = { ...r.live, masterQuorumChange: { from: fromQ, to: toQ } };
+    assert.throws(
+      () => schedule(r.plan, live),
+      (e: unknown) =>
+        isMesoError(e) &&
+        e.code === 'PlanUnsafe' &&
+        new RegExp(`changing the masters' quorum from ${fromQ} to ${toQ} while they run`).test(e.message) &&
+        /corrupt the replicated log/.test(e.message) &&
+        byHand.test(e.hint ?? ''),
+    );
+    // The check could pass: with no master running (a new cluster, or all down), the masters start.
+    const stopped = new Map(
+      [...live.running].map(([h, s]) => [h, new Set([...s].filter((x) => x !== 'mesos-master'))]),
+    );
+    assert.doesNotThrow(() => schedule(r.plan, { ...live, running: stopped }));
+  }
 });

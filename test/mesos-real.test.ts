@@ -48,6 +48,7 @@ interface Options {
   agentFlags?: Record<string, string | number>;
   attributes?: Record<string, string>;
   auth?: { agentSecretEnv: string };
+  quorum?: number;
 }
 
 function yaml(o: Options = {}): string {
@@ -65,7 +66,7 @@ function yaml(o: Options = {}): string {
     '  method: archive',
     `  archive: ${JSON.stringify(o.archive ?? TARBALL)}`,
     '  packages: [libsasl2-modules]',
-    `masters: { count: 3, flags: ${map(o.masterFlags)} }`,
+    `masters: { count: 3,${o.quorum === undefined ? '' : ` quorum: ${o.quorum},`} flags: ${map(o.masterFlags)} }`,
     'agents:',
     '  - group: w',
     '    count: 2',
@@ -319,6 +320,20 @@ void describe('a real Apache Mesos on local hosts', { skip: skipReason(), timeou
     );
     const all = await mastersNow();
     for (const m of MASTERS) assert.notEqual(all.get(m), undefined, `${m} answers again`);
+  });
+
+  void test("a quorum change of running masters is refused with the guide's order; nothing is touched", async () => {
+    writeFileSync(file, yaml({ quorum: 3 }));
+    const plan = await meso('plan', file);
+    assert.equal(plan.code, 1, plan.stdout);
+    assert.match(plan.stderr, /changing the masters' quorum from 2 to 3 while they run/);
+    assert.match(plan.stderr, /hint: .*restart the running masters one at a time with --quorum=3/);
+    const apply = await meso('apply', file, '--auto-approve');
+    assert.equal(apply.code, 1);
+    assert.match(apply.stderr, /changing the masters' quorum from 2 to 3/);
+    writeFileSync(file, yaml());
+    const again = await meso('plan', file, '--detailed-exitcode');
+    assert.equal(again.code, 0, `the masters were not touched: ${again.stdout}`);
   });
 
   void test('a master flag change rolls standbys first, the leader last, the task keeps running', async () => {

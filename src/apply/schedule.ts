@@ -1,6 +1,7 @@
 import type { ZkMode } from '../observe/observe.js';
 import type { EnsembleChange } from '../plan/membership.js';
 import type { Plan, ServiceChange } from '../plan/types.js';
+import { MASTER_QUORUM_FILE } from '../render/paths.js';
 import type { ServiceName } from '../render/types.js';
 import { MesoError } from '../util/errors.js';
 
@@ -32,6 +33,8 @@ export interface LiveState {
   masterLeader?: string;
   /** The running ZooKeeper members' server lists differ from the desired one (observed at plan time). */
   zkChange?: EnsembleChange;
+  /** The running masters' --quorum differs from the desired one (observed at plan time). */
+  masterQuorumChange?: { from: number; to: number };
 }
 
 const GATE: Readonly<Record<ServiceName, Gate>> = {
@@ -122,6 +125,24 @@ function membershipRefusal(c: EnsembleChange): MesoError {
   );
 }
 
+/**
+ * Running masters whose --quorum would change. The Mesos operational guide's order (to grow:
+ * restart the running masters with the new quorum, then start the new ones; to shrink: stop the
+ * removed masters first) is not what a rolling restart does: started alongside the running masters,
+ * new ones would run more masters than the old quorum allows, which can corrupt the replicated log.
+ */
+function quorumRefusal(c: { from: number; to: number }): MesoError {
+  const byHand =
+    c.to > c.from
+      ? `restart the running masters one at a time with --quorum=${c.to} (${MASTER_QUORUM_FILE}; while one restarts the registry cannot be written), then start the new masters`
+      : `stop and disable the masters being removed, then restart the others one at a time with --quorum=${c.to} (${MASTER_QUORUM_FILE})`;
+  return new MesoError(
+    'PlanUnsafe',
+    `changing the masters' quorum from ${c.from} to ${c.to} while they run needs the order of the Mesos operational guide, which meso does not follow yet: restarted and started as usual, more masters could run than a quorum allows and corrupt the replicated log`,
+    { hint: `keep the masters and masters.quorum as they run now; to change them by hand, ${byHand}` },
+  );
+}
+
 /** Restart the members that are down first: they take nothing down, and bring the quorum back. */
 const downFirst = (hosts: readonly string[], live: LiveState, s: ServiceName): string[] => [
   ...hosts.filter((h) => !isRunning(live, h, s)),
@@ -182,6 +203,8 @@ export function schedule(plan: Plan, live: LiveState): Wave[] {
       return;
     }
     if (service === 'mesos-master') {
+      if (live.masterQuorumChange !== undefined && running.length > 0)
+        throw quorumRefusal(live.masterQuorumChange);
       checkQuorum('the masters', phase.hosts, restarts, starts, live.masterQuorum, live, service);
       starts.forEach((h, i) =>
         waves.push({

@@ -3,7 +3,7 @@ import { secretReader, withSecretHashes } from '../apply/secrets.js';
 import type { LiveState } from '../apply/schedule.js';
 import { ensembleChange, zkServers } from '../plan/membership.js';
 import type { EnsembleChange } from '../plan/membership.js';
-import { ZK_CONF } from '../render/paths.js';
+import { MASTER_QUORUM_FILE, ZK_CONF } from '../render/paths.js';
 import { fetchUpdatedContents, observeCluster } from '../observe/cluster.js';
 import type { Observation } from '../observe/observe.js';
 import { buildPlan, summarize, withCloudChanges, withHostChanges } from '../plan/plan.js';
@@ -83,6 +83,9 @@ export async function observeAndPlan(
   }
   const zkChange = ensembleChangeOf(p, seen.live, observed);
   if (zkChange !== undefined) seen.live = { ...seen.live, zkChange };
+  const quorumNow = runningMastersQuorum(p, seen.live, observed);
+  if (quorumNow !== undefined && quorumNow !== p.topology.quorum)
+    seen.live = { ...seen.live, masterQuorumChange: { from: quorumNow, to: p.topology.quorum } };
   const d = p.discovery;
   const withHosts = withHostChanges(base, d.hostCreates ? p.toCreate : [], p.toRemove);
   const plan = d.cloud === undefined ? withHosts : withCloudChanges(withHosts, [...d.cloud.changes]);
@@ -127,6 +130,23 @@ function ensembleChangeOf(
   for (const [n, h] of Object.entries(p.state.hosts))
     for (const a of [h.privateAddress, h.address]) if (!names.has(a)) names.set(a, n);
   return ensembleChange(desired, current, names);
+}
+
+/**
+ * The --quorum the running masters have now, when the plan changes it: read from the quorum file
+ * of a running master whose file the plan updates (its content was read for the diff).
+ */
+function runningMastersQuorum(
+  p: Session,
+  live: LiveState,
+  observed: ReadonlyMap<string, ObservedHost>,
+): number | undefined {
+  for (const m of p.topology.masters) {
+    if (live.running.get(m.name)?.has('mesos-master') !== true) continue;
+    const now = observed.get(m.name)?.contents?.get(MASTER_QUORUM_FILE);
+    if (now !== undefined && /^\s*\d+\s*$/.test(now)) return Number(now.trim());
+  }
+  return undefined;
 }
 
 /** --cloud-only: the cloud changes alone; no host is contacted. */

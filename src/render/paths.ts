@@ -6,6 +6,7 @@ export const MESOS_RUN = `${WRAPPER_DIR}/mesos-run`;
 export const MARATHON_RUN = `${WRAPPER_DIR}/marathon-run`;
 export const ZK_CONF = '/etc/zookeeper/conf/zoo.cfg';
 export const MESOS_ZK_FILE = '/etc/mesos/zk';
+export const MASTER_QUORUM_FILE = '/etc/mesos-master/quorum';
 export const CREDENTIALS_FILE = '/etc/mesos/credentials.json';
 export const AGENT_CREDENTIAL_FILE = '/etc/mesos/agent-credential.json';
 export const ACLS_FILE = '/etc/mesos/acls.json';
