@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Assets } from '../render/types.js';
 import type { Spec } from '../spec/types.js';
 import { MesoError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { expandHome, mesoCacheDir, writeFileAtomic } from '../util/fs.js';
 
 /** A path as written in cluster.yaml: `~/` is the home directory, relative paths are from the spec's directory. */
 function specPath(specFile: string, p: string): string {
-  if (p.startsWith('~/')) return join(homedir(), p.slice(2));
+  if (p.startsWith('~/')) return expandHome(p);
   return isAbsolute(p) ? p : resolve(dirname(specFile), p);
 }
 
@@ -22,9 +21,7 @@ async function hashFile(path: string): Promise<string> {
 
 /** Where meso keeps the hashes of large files it read (an archive: ~1 s to hash 80 MB). */
 export function hashCachePath(): string {
-  const base =
-    process.env['MESO_CACHE_DIR'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'meso');
-  return join(base, 'sha256.json');
+  return join(mesoCacheDir(), 'sha256.json');
 }
 
 /**

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import type * as AjvModule from 'ajv';
 import type { Diagnostic } from './diagnostics.js';
+import { mesoCacheDir } from '../util/fs.js';
 import { didYouMean } from '../util/suggest.js';
 
 // The schema is shipped at the repository root (schema/) for editors; compiled code sits in dist/src/spec.
@@ -27,9 +27,7 @@ export function cachedValidatorPath(): string {
     .update(JSON.stringify([clusterSchema, version, ajvDir]))
     .digest('hex')
     .slice(0, 16);
-  const base =
-    process.env['MESO_CACHE_DIR'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'meso');
-  return join(base, `schema-${key}.cjs`);
+  return join(mesoCacheDir(), `schema-${key}.cjs`);
 }
 
 function ownedAndPrivate(path: string): boolean {

@@ -1,10 +1,7 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { Spec } from '../spec/types.js';
 import type { ClusterState } from '../state/types.js';
+import { expandHome } from '../util/fs.js';
 import type { SshTarget } from './host.js';
-
-export const expandHome = (p: string): string => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : p);
 
 /**
  * How to reach a host with the spec's SSH settings: user, key, agent, bastion, host-key policy.

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { MesoError } from './errors.js';
+
+/** A path as people write it: `~/` is the home directory. */
+export const expandHome = (p: string): string => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : p);
+
+/** meso's cache directory: `$MESO_CACHE_DIR`, else `$XDG_CACHE_HOME/meso`, else `~/.cache/meso`. */
+export const mesoCacheDir = (): string =>
+  process.env['MESO_CACHE_DIR'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'meso');
 
 function unwritable(path: string, e: unknown): unknown {
   const code = (e as NodeJS.ErrnoException).code;

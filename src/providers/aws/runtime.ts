@@ -1,8 +1,8 @@
 // The aws provider's operations. Importing this module loads the AWS SDK (about 0.4 s), which only
 // a spec with provider aws (through registry.ts) ever does.
-import type { KnownAddress } from '../../model/topology.js';
 import { deriveTopology } from '../../model/topology.js';
 import { specSshTarget } from '../../transport/target.js';
+import { recordedAddresses } from '../recorded.js';
 import type { CloudView, Discovery, ProviderContext, ProviderRuntime } from '../types.js';
 import { waitForSsh } from './apply.js';
 import { awsSettings } from './desired.js';
@@ -32,11 +32,7 @@ export const awsProvider: ProviderRuntime = {
     const aws = context(ctx);
     const plan = await planAws(aws, ctx.spec, deriveTopology(ctx.spec));
     const running = runningHosts(plan);
-    const addresses = new Map<string, KnownAddress>();
-    for (const n of ctx.names) {
-      const h = ctx.state.hosts[n];
-      if (h !== undefined) addresses.set(n, { address: h.address, privateAddress: h.privateAddress });
-    }
+    const addresses = recordedAddresses(ctx.state, ctx.names);
     for (const [n, k] of cloudAddresses(plan)) addresses.set(n, k);
     const cloud: AwsCloud = { changes: plan.changes, plan, ctx: aws };
     return {

@@ -3,6 +3,7 @@ import type { KnownAddress } from '../../model/topology.js';
 import type { Spec } from '../../spec/types.js';
 import type { ClusterState } from '../../state/types.js';
 import { MesoError } from '../../util/errors.js';
+import { recordedAddresses } from '../recorded.js';
 import type { ProviderContext, ProviderRuntime } from '../types.js';
 import { allocateAddresses } from './addresses.js';
 import { ensureImage, imagePackages } from './image.js';
@@ -23,11 +24,7 @@ function knownAddresses(
   state: ClusterState,
   names: readonly string[],
 ): Map<string, KnownAddress> {
-  const known = new Map<string, KnownAddress>();
-  for (const n of names) {
-    const h = state.hosts[n];
-    if (h !== undefined) known.set(n, { address: h.address, privateAddress: h.privateAddress });
-  }
+  const known = recordedAddresses(state, names);
   const existing = new Map([...known].map(([n, k]) => [n, k.address]));
   for (const [n, a] of allocateAddresses(names, spec.local.subnet, existing)) {
     if (!known.has(n)) known.set(n, { address: a });
