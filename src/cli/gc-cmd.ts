@@ -1,4 +1,4 @@
-import { destroyExpired, expiredInRegion } from '../providers/aws/gc.js';
+import { expiredInRegion } from '../providers/aws/gc.js';
 import { MesoError } from '../util/errors.js';
 import type { Io } from './io.js';
 import { reporter } from './report.js';
@@ -41,7 +41,7 @@ export async function gcCommand(opts: GcOptions, io: Io): Promise<number> {
   }
   for (const p of plans) {
     say('cluster', `destroying cluster ${p.cluster}`, { cluster: p.cluster });
-    await destroyExpired(opts.region, p, (m) => say('aws', m));
+    await p.destroy();
   }
   say('done', `destroyed ${plans.length} expired cluster${plans.length === 1 ? '' : 's'}`);
   return 0;

@@ -16,6 +16,8 @@ export interface ExpiredCluster {
   /** One line per resource. */
   resources: string[];
   found: ClusterResources;
+  /** Delete its resources, in order, through the same clients that found them. */
+  destroy: () => Promise<void>;
 }
 
 /** The expired clusters of a region that still have resources. */
@@ -28,17 +30,13 @@ export async function expiredInRegion(region: string, say: (m: string) => void):
       bucketNames: [],
       sweep: true,
     });
-    if (!isEmpty(found)) out.push({ ...e, found, resources: describeResources(found) });
+    if (!isEmpty(found))
+      out.push({
+        ...e,
+        found,
+        resources: describeResources(found),
+        destroy: () => destroyCloud(ctx, found, undefined, terminator(ctx)),
+      });
   }
   return out;
-}
-
-/** Delete one expired cluster's resources, in order. */
-export async function destroyExpired(
-  region: string,
-  c: ExpiredCluster,
-  say: (m: string) => void,
-): Promise<void> {
-  const ctx = awsContext(region, {}, say);
-  await destroyCloud(ctx, c.found, undefined, terminator(ctx));
 }
