@@ -104,16 +104,16 @@ function membershipRefusal(c: EnsembleChange): MesoError {
     ...(c.removed.length > 0 ? [`removing ${c.removed.join(', ')}`] : []),
     ...(c.changed.length > 0 ? [`changing ${c.changed.join(', ')}`] : []),
   ];
-  const only = (k: 'added' | 'removed'): boolean =>
-    c[k].length > 0 && c.changed.length === 0 && c[k === 'added' ? 'removed' : 'added'].length === 0;
-  const what = only('added')
+  const grow = c.added.length > 0 && c.removed.length === 0 && c.changed.length === 0;
+  const shrink = c.removed.length > 0 && c.added.length === 0 && c.changed.length === 0;
+  const what = grow
     ? `growing the ZooKeeper ensemble from ${c.current} to ${c.desired} members`
-    : only('removed')
+    : shrink
       ? `shrinking the ZooKeeper ensemble from ${c.current} to ${c.desired} members`
       : "changing the ZooKeeper ensemble's members";
-  const byHand = only('added')
+  const byHand = grow
     ? 'for each new member: start it with the current list plus itself, then restart the current members one at a time with that list, followers first, the leader last'
-    : only('removed')
+    : shrink
       ? 'for each member to remove: stop and disable it, then restart the others one at a time with the list without it, followers first, the leader last'
       : 'one member at a time: remove the old entry (stop that member, restart the others with the shorter list), then add the new one (start it with the list plus itself, restart the others with that list), followers first, the leader last';
   return new MesoError(

@@ -99,7 +99,7 @@ export async function observeAndPlan(
     p.topology.masters.some((m) => installedOn(p, seen.raw, m.name, 'mesos-master', 'now'))
   ) {
     const leader = await leadingMaster(gateOptions(p));
-    if (leader !== undefined) return { ...now, live: { ...seen.live, masterLeader: leader } };
+    if (leader !== undefined) now.live = { ...seen.live, masterLeader: leader };
   }
   phaseDone('plan');
   return now;
