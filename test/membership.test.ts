@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { schedule } from '../src/apply/schedule.js';
-import type { LiveState } from '../src/apply/schedule.js';
+import type { LiveState, Wave } from '../src/apply/schedule.js';
 import { deriveTopology } from '../src/model/topology.js';
-import { ensembleChange, zkServers } from '../src/plan/membership.js';
+import { deferredFiles } from '../src/apply/steps.js';
+import { membershipPlan, withServers, zkServers } from '../src/plan/membership.js';
 import { buildPlan, fingerprint } from '../src/plan/plan.js';
 import type { ObservedHost } from '../src/plan/plan.js';
 import { ZK_CONF } from '../src/render/paths.js';
@@ -13,9 +14,6 @@ import { loadTemplates } from '../src/templates.js';
 import { isMesoError } from '../src/util/errors.js';
 import { clusterYaml, specOf } from './helpers/build.js';
 
-const list = (n: number, base = '10.0.0.'): Map<number, string> =>
-  new Map(Array.from({ length: n }, (_, i) => [i + 1, `${base}${i + 1}:2888:3888`]));
-const NAMES = new Map(Array.from({ length: 7 }, (_, i) => [`10.0.0.${i + 1}`, `m${i + 1}`]));
 
 void test('zoo.cfg server lines are read by id, whatever else the file holds', () => {
   const cfg =
@@ -29,40 +27,19 @@ void test('zoo.cfg server lines are read by id, whatever else the file holds', (
   );
 });
 
-void test('an ensemble change: none when every running member has the list, else what is added, removed, changed', () => {
-  assert.equal(ensembleChange(list(3), new Map([['m1', list(3)]]), NAMES), undefined);
-  assert.equal(ensembleChange(list(3), new Map(), NAMES), undefined, 'nothing runs: nothing to change');
-  const grow = ensembleChange(
-    list(5),
-    new Map([
-      ['m1', list(3)],
-      ['m2', list(3)],
-    ]),
-    NAMES,
+void test('withServers puts the list where the server lines were and keeps every other line', () => {
+  const cfg = 'tickTime=2000\nserver.1=a:1:2\nserver.2=b:1:2\nclientPort=2181\n';
+  assert.equal(
+    withServers(
+      cfg,
+      new Map([
+        [3, 'c:1:2'],
+        [1, 'a:1:2'],
+      ]),
+    ),
+    'tickTime=2000\nserver.1=a:1:2\nserver.3=c:1:2\nclientPort=2181\n',
   );
-  assert.deepEqual(grow, {
-    current: 3,
-    desired: 5,
-    added: ['server.4 (m4, 10.0.0.4)', 'server.5 (m5, 10.0.0.5)'],
-    removed: [],
-    changed: [],
-    disagreeing: [],
-  });
-  const shrink = ensembleChange(list(3), new Map([['m1', list(5)]]), NAMES);
-  assert.deepEqual(shrink?.removed, ['server.4 (m4, 10.0.0.4)', 'server.5 (m5, 10.0.0.5)']);
-  const moved = new Map(list(3)).set(2, '10.0.0.9:2888:3888');
-  assert.deepEqual(ensembleChange(moved, new Map([['m1', list(3)]]), NAMES)?.changed, [
-    'server.2 (m2, 10.0.0.2) -> 10.0.0.9:2888:3888',
-  ]);
-  const halfDone = ensembleChange(
-    list(4),
-    new Map([
-      ['m1', list(4)],
-      ['m2', list(3)],
-    ]),
-    NAMES,
-  );
-  assert.deepEqual(halfDone?.disagreeing, ['m1', 'm2']);
+  assert.equal(withServers('x=1\n', new Map([[1, 'a:1:2']])), 'x=1\n\nserver.1=a:1:2');
 });
 
 const desire = (masters: number, extra?: string): DesiredState => {
@@ -70,10 +47,11 @@ const desire = (masters: number, extra?: string): DesiredState => {
   return renderDesiredState(s, deriveTopology(s), loadTemplates());
 };
 
-/** `before` running, as planned against `after`: the plan and what runs, with the lists observed. */
+/** `before` running (m1 leading ZooKeeper and Mesos), as planned against `after`, with its membership. */
 function replan(
   before: DesiredState,
   after: DesiredState,
+  quorum = 2,
 ): { plan: ReturnType<typeof buildPlan>; live: LiveState } {
   const observed = new Map<string, ObservedHost>(
     before.hosts.map((h) => [
@@ -86,57 +64,122 @@ function replan(
     ]),
   );
   const plan = buildPlan(after, observed, false);
-  const zkConf = (d: DesiredState): [string, string][] =>
-    d.hosts.flatMap((h) =>
-      h.files.filter((f) => f.path === ZK_CONF).map((f) => [h.host.name, f.content] as [string, string]),
-    );
-  const current = new Map(zkConf(before).map(([h, c]) => [h, zkServers(c)]));
-  const desired = zkServers(zkConf(after)[0]![1]);
-  const zkChange = ensembleChange(desired, current, new Map());
+  const cfgOf = (d: DesiredState, host: string): string | undefined =>
+    d.hosts.find((h) => h.host.name === host)?.files.find((f) => f.path === ZK_CONF)?.content;
+  const desired = zkServers(after.hosts.map((h) => cfgOf(after, h.host.name)).find((c) => c !== undefined)!);
+  const members = [...new Set([...before.hosts, ...after.hosts].map((h) => h.host))]
+    .filter((h) => h.zkId !== undefined)
+    .filter((h, i, all) => all.findIndex((x) => x.name === h.name) === i)
+    .map((h) => {
+      const cfg = cfgOf(before, h.name);
+      const id = h.zkId!;
+      return {
+        host: h.name,
+        id,
+        value: zkServers(cfgOf(before, h.name) ?? cfgOf(after, h.name)!).get(id)!,
+        running: cfg !== undefined,
+        leader: h.name === 'm1' || h.name === 'z1',
+        list: cfg === undefined ? undefined : zkServers(cfg),
+      };
+    });
+  const masters = (d: DesiredState): string[] =>
+    d.hosts.filter((h) => h.host.roles.includes('master')).map((h) => h.host.name);
+  const wanted = masters(after);
+  const membership = membershipPlan({
+    zookeeper: { desired, members, hostOf: () => undefined },
+    masters: {
+      running: masters(before).filter((m) => wanted.includes(m)),
+      absent: wanted.filter((m) => !masters(before).includes(m)),
+      removed: masters(before).filter((m) => !wanted.includes(m)),
+      leader: 'm1',
+      from: quorum,
+      to: Number(
+        after.hosts
+          .find((h) => h.host.name === wanted[0])!
+          .files.find((f) => f.path === '/etc/mesos-master/quorum')!
+          .content.trim(),
+      ),
+      workDir: '/var/lib/mesos',
+    },
+  });
   return {
-    plan,
+    plan: membership === undefined ? plan : { ...plan, membership },
     live: {
       running: new Map([...observed].map(([h, o]) => [h, o.activeServices])),
       zkMode: new Map([['m1', 'leader']]),
-      masterQuorum: 2,
-      ...(zkChange === undefined ? {} : { zkChange }),
+      masterQuorum: quorum,
     },
   };
 }
 
-void test('growing or shrinking a running ensemble is refused with the reason and the manual procedure', () => {
+const show = (waves: Wave[], service: string): string[] =>
+  waves
+    .filter((w) => w.service === service)
+    .map(
+      (w) =>
+        `${w.action} ${w.hosts.join(',')}${w.step?.servers === undefined ? '' : ` [${Object.keys(w.step.servers).join(',')}]`}${w.step?.quorum === undefined ? '' : ` q${w.step.quorum}`} ${w.gate}`,
+    );
+
+void test('growing a running ensemble 3 -> 5: one member per round, the new one first, the leader last', () => {
   const grow = replan(desire(3), desire(5));
-  assert.throws(
-    () => schedule(grow.plan, grow.live),
-    (e: unknown) =>
-      isMesoError(e) &&
-      e.code === 'PlanUnsafe' &&
-      /growing the ZooKeeper ensemble from 3 to 5 members \(adding server\.4 .*server\.5 .*\) needs a membership change one member at a time/.test(
-        e.message,
-      ) &&
-      /could elect two leaders/.test(e.message) &&
-      /start it with the current list plus itself/.test(e.hint ?? '') &&
-      !/bring .* back first/.test(e.hint ?? ''),
-  );
-  const shrink = replan(desire(5), desire(3));
-  assert.throws(
-    () => schedule(shrink.plan, shrink.live),
-    (e: unknown) =>
-      isMesoError(e) &&
-      /shrinking the ZooKeeper ensemble from 5 to 3 members \(removing server\.4 .*server\.5/.test(
-        e.message,
-      ) &&
-      /stop and disable it/.test(e.hint ?? ''),
-  );
-  // The check could pass: the same ensemble with another setting rolls as before.
-  const same = replan(desire(3), desire(3, 'zookeeper: { tickTime: 3000 }'));
-  assert.equal(same.live.zkChange, undefined);
-  const waves = schedule(same.plan, same.live).filter((w) => w.service === 'zookeeper');
+  assert.equal(grow.plan.membership?.zookeeper?.method, 'static');
+  const waves = schedule(grow.plan, grow.live);
+  assert.deepEqual(show(waves, 'zookeeper'), [
+    'start m4 [1,2,3,4] zk-serving',
+    'restart m2 [1,2,3,4] zk-serving',
+    'restart m3 [1,2,3,4] zk-serving',
+    'restart m1 [1,2,3,4] zk-serving',
+    'start m5 [1,2,3,4,5] zk-serving',
+    // m1's restart made the others elect (ZooKeeper prefers the highest id): m4 now leads.
+    'restart m1 [1,2,3,4,5] zk-serving',
+    'restart m2 [1,2,3,4,5] zk-serving',
+    'restart m3 [1,2,3,4,5] zk-serving',
+    'restart m4 [1,2,3,4,5] zk-serving',
+  ]);
+  // The guide's order for the masters: the running ones get quorum 3 (the leader last), then the new ones.
+  assert.deepEqual(show(waves, 'mesos-master'), [
+    'restart m2 q3 master-healthy',
+    'restart m3 q3 master-healthy',
+    'restart m1 q3 master-healthy',
+    'start m4 q3 master-healthy',
+    'start m5 q3 master-healthy',
+  ]);
   assert.deepEqual(
-    waves.map((w) => `${w.action} ${w.hosts.join(',')}`),
-    ['restart m2', 'restart m3', 'restart m1'],
-    'followers first, the leader last',
+    [...deferredFiles(grow.plan)].filter((f) => f.endsWith('zoo.cfg')).length,
+    5,
+    'every member gets zoo.cfg from its steps, not from the file step',
   );
+  // The check could fail: the same ensemble with another setting has no membership steps and rolls as before.
+  const same = replan(desire(3), desire(3, 'zookeeper: { tickTime: 3000 }'));
+  assert.equal(same.plan.membership, undefined);
+  assert.deepEqual(show(schedule(same.plan, same.live), 'zookeeper'), [
+    'restart m2 zk-leader',
+    'restart m3 zk-leader',
+    'restart m1 zk-leader',
+  ]);
+});
+
+void test('shrinking 5 -> 3: the leaving members are stopped after the others run without them', () => {
+  const shrink = replan(desire(5), desire(3), 3);
+  const waves = schedule(shrink.plan, shrink.live);
+  const zk = show(waves, 'zookeeper');
+  assert.deepEqual(zk.slice(0, 5), [
+    'restart m2 [1,2,3,4] zk-serving',
+    'restart m3 [1,2,3,4] zk-serving',
+    'restart m4 [1,2,3,4] zk-serving',
+    'restart m1 [1,2,3,4] zk-serving',
+    'stop m5 zk-serving',
+  ]);
+  assert.equal(zk.at(-1), 'stop m4 zk-serving');
+  assert.deepEqual(show(waves, 'mesos-master'), [
+    'stop m4 none',
+    'stop m5 none',
+    'restart m2 q2 master-healthy',
+    'restart m3 q2 master-healthy',
+    'restart m1 q2 master-healthy',
+  ]);
+  const stop = waves.find((w) => w.service === 'mesos-master' && w.action === 'stop');
+  assert.equal(stop?.step?.workDir, '/var/lib/mesos', 'its replicated log is moved aside');
 });
 
 /** Masters m1..mN with a dedicated 3-member ensemble z1..z3, so only the masters change. */
@@ -159,38 +202,31 @@ const withDedicatedZk = (masters: number): DesiredState => {
   return renderDesiredState(s, deriveTopology(s), loadTemplates());
 };
 
-void test("changing the running masters' quorum is refused with the operational guide's order", () => {
-  for (const [from, to, fromQ, toQ, byHand] of [
-    [3, 5, 2, 3, /restart the running masters one at a time with --quorum=3 .*then start the new masters/],
-    [
-      5,
-      3,
-      3,
-      2,
-      /stop and disable the masters being removed, then restart the others one at a time with --quorum=2/,
-    ],
-  ] as const) {
-    const r = replan(withDedicatedZk(from), withDedicatedZk(to));
-    assert.equal(r.live.zkChange, undefined, 'the ensemble stays as it is');
-    const quorumFile = (d: DesiredState): string =>
-      d.hosts.find((h) => h.host.name === 'm1')!.files.find((f) => f.path === '/etc/mesos-master/quorum')!
-        .content;
-    assert.equal(Number(quorumFile(withDedicatedZk(from)).trim()), fromQ);
-    assert.equal(Number(quorumFile(withDedicatedZk(to)).trim()), toQ);
-    const live = { ...r.live, masterQuorumChange: { from: fromQ, to: toQ } };
-    assert.throws(
-      () => schedule(r.plan, live),
-      (e: unknown) =>
-        isMesoError(e) &&
-        e.code === 'PlanUnsafe' &&
-        new RegExp(`changing the masters' quorum from ${fromQ} to ${toQ} while they run`).test(e.message) &&
-        /corrupt the replicated log/.test(e.message) &&
-        byHand.test(e.hint ?? ''),
-    );
-    // The check could pass: with no master running (a new cluster, or all down), the masters start.
-    const stopped = new Map(
-      [...live.running].map(([h, s]) => [h, new Set([...s].filter((x) => x !== 'mesos-master'))]),
-    );
-    assert.doesNotThrow(() => schedule(r.plan, { ...live, running: stopped }));
-  }
+void test('one master to three: refused without --allow-registry-reset, which says what is lost', () => {
+  const r = replan(withDedicatedZk(1), withDedicatedZk(3), 1);
+  assert.equal(r.plan.membership?.zookeeper, undefined, 'the dedicated ensemble stays');
+  assert.equal(r.plan.membership?.masters?.registryReset, true);
+  assert.throws(
+    () => schedule(r.plan, r.live),
+    (e: unknown) =>
+      isMesoError(e, 'PlanUnsafe') &&
+      /the registry is lost/.test(e.message) &&
+      /--allow-registry-reset/.test(e.hint ?? ''),
+  );
+  const waves = schedule(r.plan, r.live, { allowRegistryReset: true });
+  assert.deepEqual(show(waves, 'mesos-master'), [
+    'stop m1 none',
+    'start m1 q2 master-healthy',
+    'start m2 q2 master-healthy',
+    'start m3 q2 master-healthy',
+  ]);
+  assert.equal(waves.find((w) => w.action === 'stop')?.step?.stays, true, 'm1 stays startable');
+  assert.deepEqual(
+    waves.filter((w) => w.action === 'start').map((w) => w.settle),
+    ['answer', 'answer', 'cluster'],
+  );
+  // The check could pass: 3 -> 5 keeps the registry.
+  const grow = replan(withDedicatedZk(3), withDedicatedZk(5));
+  assert.equal(grow.plan.membership?.masters?.registryReset, false);
+  assert.doesNotThrow(() => schedule(grow.plan, grow.live));
 });

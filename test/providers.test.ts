@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
@@ -110,11 +111,23 @@ void test('local: hosts not in the state are missing, shown as creates, with add
     files: {},
     directories: [],
     services: [],
-    provider: { name: 'w-1', sshPrivateKey: '/k', hostPublicKey: 'ssh-ed25519 AAAA', address: '198.18.9.11' },
+    provider: {
+      name: 'w-1',
+      sshPrivateKey: '/k',
+      hostPublicKey: 'ssh-ed25519 AAAA',
+      address: '198.18.9.11',
+      hostDir: tmpdir(),
+    },
   };
   const local = await loadProvider('local');
   const d = await local.discover(context(yaml, state));
   assert.deepEqual(d.missing, ['master-1', 'w-2']);
+  // A host destroyed by hand (its directory gone) is missing too: created again at its address.
+  const gone = structuredClone(state);
+  (gone.hosts['w-1']!.provider as { hostDir: string }).hostDir = join(tmpdir(), 'meso-no-such-host-dir');
+  const again = await local.discover(context(yaml, gone));
+  assert.deepEqual(again.missing, ['master-1', 'w-1', 'w-2']);
+  assert.equal(again.addresses.get('w-1')?.address, '198.18.9.11', 'at its recorded address');
   assert.equal(d.hostCreates, true);
   assert.equal(d.addresses.get('w-1')?.address, '198.18.9.11', 'kept from the state');
   assert.equal(d.addresses.get('master-1')?.address, '198.18.9.12', 'the lowest free address');

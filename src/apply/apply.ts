@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { scriptCommand, shellQuoteArg } from '../util/shell.js';
-import type { DesiredState, HostDesiredState, Templates } from '../render/types.js';
+import type { DesiredState, HostDesiredState, ServiceName, Templates } from '../render/types.js';
 import type { Change, FileFingerprint, PackageChange, Plan, ServiceChange } from '../plan/types.js';
 import { foreignUnits } from '../render/types.js';
 import type { HostConnection } from '../transport/host.js';
@@ -11,6 +11,7 @@ import type { FileOp } from './files.js';
 import type { LiveState, Wave } from './schedule.js';
 import { schedule } from './schedule.js';
 import { sensitiveContent } from './secrets.js';
+import { deferredFiles, leaderLast, runStep } from './steps.js';
 import type { SecretReader } from './secrets.js';
 
 /** What the engine reports as it goes; the CLI turns these into listr2 tasks or JSON lines. */
@@ -34,6 +35,8 @@ export interface HostApplied {
   written: Map<string, FileFingerprint>;
   deleted: string[];
   enabled: string[];
+  /** Written by a membership step whose start or restart follows: only that service is pending. */
+  step?: ServiceName;
 }
 
 export interface ApplyDeps {
@@ -55,9 +58,13 @@ export interface ApplyDeps {
   gate: (wave: Wave) => Promise<void>;
   /** Called after each host's files are written, so state never lags what the hosts hold. */
   onHostApplied: (applied: HostApplied) => Promise<void>;
+  /** The ZooKeeper leader among these hosts now (membership rounds restart it last). */
+  zkLeader?: (hosts: string[]) => Promise<string | undefined>;
   /** Called once a wave has passed its gate: its restarts are no longer pending. */
   onWaveDone?: (wave: Wave) => Promise<void>;
   onEvent: (e: ApplyEvent) => void;
+  /** A change from one master to more may reset the registry (plan.membership). */
+  allowRegistryReset?: boolean;
   /** When aborted, no new step starts; steps in flight finish. */
   signal: AbortSignal;
   parallelism: number;
@@ -186,7 +193,11 @@ async function installSoftware(plan: Plan, h: HostDesiredState, deps: ApplyDeps)
 async function applyHost(plan: Plan, h: HostDesiredState, deps: ApplyDeps): Promise<void> {
   const name = h.host.name;
   await retireServices(plan, name, deps);
-  const changes = plan.changes.filter((c) => c.host === name && c.kind === 'file');
+  // zoo.cfg and the quorum file of members in a membership change are written by their steps.
+  const deferred = deferredFiles(plan);
+  const changes = plan.changes.filter(
+    (c) => c.host === name && c.kind === 'file' && !deferred.has(`${name}\t${c.path}`),
+  );
   const wanted = new Map(h.files.map((f) => [f.path, f]));
   const applied: HostApplied = { host: name, written: new Map(), deleted: [], enabled: [] };
   const unitChanged = changes.some((c) => c.kind === 'file' && c.path.startsWith('/etc/systemd/system/'));
@@ -280,7 +291,7 @@ export async function applyPlan(
   deps: ApplyDeps,
 ): Promise<ApplyResult> {
   // Fail before touching anything if the order is unsafe.
-  const waves = schedule(plan, live);
+  const waves = schedule(plan, live, { allowRegistryReset: deps.allowRegistryReset === true });
   const hosts = desired.hosts.filter((h) =>
     plan.changes.some((c) => c.host === h.host.name && isHostStep(c)),
   );
@@ -303,38 +314,42 @@ export async function applyPlan(
     return { interrupted: true, wavesDone: 0, wavesTotal: waves.length };
   }
   let done = 0;
-  for (const [index, wave] of waves.entries()) {
+  for (const index of waves.keys()) {
     if (deps.signal.aborted) {
       deps.onEvent({ type: 'interrupted', remainingWaves: waves.length - index });
       return { interrupted: true, wavesDone: done, wavesTotal: waves.length };
     }
+    await leaderLast(waves, index, deps.zkLeader);
+    const wave = waves[index]!;
     deps.onEvent({ type: 'wave', index, total: waves.length, wave });
     const unit = `${wave.service}.service`;
-    await Promise.all(
-      wave.hosts.map(async (host) => {
-        const conn = await deps.connection(host);
-        const change = plan.changes.find(
-          (c): c is ServiceChange => c.kind === 'service' && c.host === host && c.service === wave.service,
-        );
-        const reset = change?.recovery;
-        if (reset?.drain !== undefined) {
-          if (deps.drainAgent === undefined)
-            throw new MesoError('Internal', `the plan drains ${host}, but apply was given no way to drain`);
-          deps.onEvent({ type: 'drain', host, message: await deps.drainAgent(host, reset.drain) });
-        }
-        if (reset !== undefined) deps.onEvent({ type: 'agent-reset', host, workDir: reset.workDir });
-        const r = await conn.exec(
-          reset !== undefined
-            ? `${scriptCommand(RESET_SCRIPT, 'meso-agent-reset', 'sh')} ${shellQuoteArg(unit)} ${shellQuoteArg(reset.workDir)}`
-            : `systemctl ${wave.action === 'start' ? 'start' : 'restart'} -- ${shellQuoteArg(unit)}`,
-        );
-        if (r.code !== 0) {
-          throw new MesoError('ApplyFailed', `systemctl ${wave.action} ${unit} failed on ${host}`, {
-            hint: `see journalctl -u ${unit} on ${host}: ${r.stderr.trim().split('\n').slice(-1).join('')}`,
-          });
-        }
-      }),
-    );
+    if (wave.step !== undefined) await runStep(desired, wave, deps);
+    else
+      await Promise.all(
+        wave.hosts.map(async (host) => {
+          const conn = await deps.connection(host);
+          const change = plan.changes.find(
+            (c): c is ServiceChange => c.kind === 'service' && c.host === host && c.service === wave.service,
+          );
+          const reset = change?.recovery;
+          if (reset?.drain !== undefined) {
+            if (deps.drainAgent === undefined)
+              throw new MesoError('Internal', `the plan drains ${host}, but apply was given no way to drain`);
+            deps.onEvent({ type: 'drain', host, message: await deps.drainAgent(host, reset.drain) });
+          }
+          if (reset !== undefined) deps.onEvent({ type: 'agent-reset', host, workDir: reset.workDir });
+          const r = await conn.exec(
+            reset !== undefined
+              ? `${scriptCommand(RESET_SCRIPT, 'meso-agent-reset', 'sh')} ${shellQuoteArg(unit)} ${shellQuoteArg(reset.workDir)}`
+              : `systemctl ${wave.action === 'start' ? 'start' : 'restart'} -- ${shellQuoteArg(unit)}`,
+          );
+          if (r.code !== 0) {
+            throw new MesoError('ApplyFailed', `systemctl ${wave.action} ${unit} failed on ${host}`, {
+              hint: `see journalctl -u ${unit} on ${host}: ${r.stderr.trim().split('\n').slice(-1).join('')}`,
+            });
+          }
+        }),
+      );
     deps.onEvent({ type: 'gate', wave });
     await deps.gate(wave);
     await deps.onWaveDone?.(wave);

@@ -1,17 +1,35 @@
 import type { ZkMode } from '../observe/observe.js';
-import type { EnsembleChange } from '../plan/membership.js';
-import type { Plan, ServiceChange } from '../plan/types.js';
-import { MASTER_QUORUM_FILE } from '../render/paths.js';
+import { REGISTRY_RESET } from '../plan/sequence.js';
+import type { Membership, Plan, ServiceChange } from '../plan/types.js';
 import type { ServiceName } from '../render/types.js';
 import { MesoError } from '../util/errors.js';
 
 /** What must hold before the next wave starts. */
-export type Gate = 'zk-leader' | 'master-healthy' | 'marathon-ping' | 'agents-registered';
+export type Gate =
+  'zk-leader' | 'zk-serving' | 'master-healthy' | 'marathon-ping' | 'agents-registered' | 'none';
+
+/** A membership step (plan.membership): what is written before it, what is waited for after it. */
+export interface WaveStep {
+  /** ZooKeeper: the server list written into its zoo.cfg. */
+  servers?: Record<string, string>;
+  round?: number;
+  /** ZooKeeper: these members serve with one leader after the step. */
+  serving?: string[];
+  /** ZooKeeper: and another member than this one leads. */
+  handover?: boolean;
+  outage?: boolean;
+  /** Masters: the --quorum written into its quorum file. */
+  quorum?: number;
+  /** A stop that keeps the unit startable (registry reset). */
+  stays?: boolean;
+  /** Masters: the replicated log under it is moved aside when the master stops. */
+  workDir?: string;
+}
 
 /** Services started or restarted together; the next wave waits for `gate`. */
 export interface Wave {
   service: ServiceName;
-  action: 'start' | 'restart';
+  action: 'start' | 'restart' | 'stop';
   hosts: string[];
   gate: Gate;
   why: string;
@@ -21,6 +39,7 @@ export interface Wave {
    * recover and a leader to be elected with the registry recovered.
    */
   settle?: 'answer' | 'cluster';
+  step?: WaveStep;
 }
 
 /** What runs now, as observed: which services are active where, and ZooKeeper's roles. */
@@ -31,10 +50,6 @@ export interface LiveState {
   masterQuorum: number;
   /** The master Mesos says is leading (`master/elected`), asked when the plan restarts masters. */
   masterLeader?: string;
-  /** The running ZooKeeper members' server lists differ from the desired one (observed at plan time). */
-  zkChange?: EnsembleChange;
-  /** The running masters' --quorum differs from the desired one (observed at plan time). */
-  masterQuorumChange?: { from: number; to: number };
 }
 
 const GATE: Readonly<Record<ServiceName, Gate>> = {
@@ -83,66 +98,6 @@ function checkQuorum(
   }
 }
 
-/**
- * A running ensemble whose members would get another server list. Done as a rolling restart, the
- * members with the old list and those with the new one could each form a majority of their own
- * list and elect two leaders; meso does not do membership changes yet, so it says so and what the
- * safe manual procedure is (ZooKeeper's: one member at a time).
- */
-function membershipRefusal(c: EnsembleChange): MesoError {
-  if (c.disagreeing.length > 0) {
-    return new MesoError(
-      'PlanUnsafe',
-      `the running ZooKeeper members do not agree on the ensemble: the server lists in zoo.cfg differ between ${c.disagreeing.join(', ')}`,
-      {
-        hint: 'a membership change was left half done: finish it by hand (the same server.N lines on every member, each restarted one at a time, the leader last) or put the earlier lists back, then plan again',
-      },
-    );
-  }
-  const parts = [
-    ...(c.added.length > 0 ? [`adding ${c.added.join(', ')}`] : []),
-    ...(c.removed.length > 0 ? [`removing ${c.removed.join(', ')}`] : []),
-    ...(c.changed.length > 0 ? [`changing ${c.changed.join(', ')}`] : []),
-  ];
-  const grow = c.added.length > 0 && c.removed.length === 0 && c.changed.length === 0;
-  const shrink = c.removed.length > 0 && c.added.length === 0 && c.changed.length === 0;
-  const what = grow
-    ? `growing the ZooKeeper ensemble from ${c.current} to ${c.desired} members`
-    : shrink
-      ? `shrinking the ZooKeeper ensemble from ${c.current} to ${c.desired} members`
-      : "changing the ZooKeeper ensemble's members";
-  const byHand = grow
-    ? 'for each new member: start it with the current list plus itself, then restart the current members one at a time with that list, followers first, the leader last'
-    : shrink
-      ? 'for each member to remove: stop and disable it, then restart the others one at a time with the list without it, followers first, the leader last'
-      : 'one member at a time: remove the old entry (stop that member, restart the others with the shorter list), then add the new one (start it with the list plus itself, restart the others with that list), followers first, the leader last';
-  return new MesoError(
-    'PlanUnsafe',
-    `${what} (${parts.join('; ')}) needs a membership change one member at a time, which meso does not do yet: restarting the members with the new list could elect two leaders`,
-    {
-      hint: `keep the spec's ZooKeeper members (the masters, or zookeeper.hosts) as they run now; to change them by hand, ${byHand}`,
-    },
-  );
-}
-
-/**
- * Running masters whose --quorum would change. The Mesos operational guide's order (to grow:
- * restart the running masters with the new quorum, then start the new ones; to shrink: stop the
- * removed masters first) is not what a rolling restart does: started alongside the running masters,
- * new ones would run more masters than the old quorum allows, which can corrupt the replicated log.
- */
-function quorumRefusal(c: { from: number; to: number }): MesoError {
-  const byHand =
-    c.to > c.from
-      ? `restart the running masters one at a time with --quorum=${c.to} (${MASTER_QUORUM_FILE}; while one restarts the registry cannot be written), then start the new masters`
-      : `stop and disable the masters being removed, then restart the others one at a time with --quorum=${c.to} (${MASTER_QUORUM_FILE})`;
-  return new MesoError(
-    'PlanUnsafe',
-    `changing the masters' quorum from ${c.from} to ${c.to} while they run needs the order of the Mesos operational guide, which meso does not follow yet: restarted and started as usual, more masters could run than a quorum allows and corrupt the replicated log`,
-    { hint: `keep the masters and masters.quorum as they run now; to change them by hand, ${byHand}` },
-  );
-}
-
 /** Restart the members that are down first: they take nothing down, and bring the quorum back. */
 const downFirst = (hosts: readonly string[], live: LiveState, s: ServiceName): string[] => [
   ...hosts.filter((h) => !isRunning(live, h, s)),
@@ -154,10 +109,24 @@ const downFirst = (hosts: readonly string[], live: LiveState, s: ServiceName): s
  * ensemble starts together; a running one restarts followers first, the leader last, one at a
  * time), then masters one at a time, Marathon one at a time, agents in batches.
  */
-export function schedule(plan: Plan, live: LiveState): Wave[] {
+export function schedule(plan: Plan, live: LiveState, opts: { allowRegistryReset?: boolean } = {}): Wave[] {
+  const m = plan.membership;
+  if (m?.masters?.registryReset === true && opts.allowRegistryReset !== true) {
+    throw new MesoError(
+      'PlanUnsafe',
+      `the masters go from one to ${m.masters.steps.filter((s) => s.action === 'start').length}: ${REGISTRY_RESET.join(' ')}`,
+      {
+        hint: 'to accept the loss, run meso apply --allow-registry-reset; to keep the registry, keep one master',
+      },
+    );
+  }
   const waves: Wave[] = [];
   plan.phases.forEach((phase, index) => {
-    const changes = plan.changes.filter((c): c is ServiceChange => c.kind === 'service' && c.phase === index);
+    const all = plan.changes.filter((c): c is ServiceChange => c.kind === 'service' && c.phase === index);
+    const stepped = membershipWaves(m, phase.service);
+    waves.push(...stepped);
+    // What the membership steps start or restart is done; anything else goes the usual way.
+    const changes = all.filter((c) => !stepped.some((w) => w.hosts.includes(c.host)));
     if (changes.length === 0) return;
     const starts = changes.filter((c) => c.action === 'create').map((c) => c.host);
     const restarts = changes.filter((c) => c.action === 'restart').map((c) => c.host);
@@ -179,7 +148,6 @@ export function schedule(plan: Plan, live: LiveState): Wave[] {
           });
         return;
       }
-      if (live.zkChange !== undefined) throw membershipRefusal(live.zkChange);
       // A member started here may be joining with a new server list, so it is not counted on.
       checkQuorum('the ZooKeeper ensemble', phase.hosts, restarts, [], quorum, live, service);
       for (const h of starts)
@@ -203,8 +171,6 @@ export function schedule(plan: Plan, live: LiveState): Wave[] {
       return;
     }
     if (service === 'mesos-master') {
-      if (live.masterQuorumChange !== undefined && running.length > 0)
-        throw quorumRefusal(live.masterQuorumChange);
       checkQuorum('the masters', phase.hosts, restarts, starts, live.masterQuorum, live, service);
       starts.forEach((h, i) =>
         waves.push({
@@ -265,4 +231,38 @@ export function schedule(plan: Plan, live: LiveState): Wave[] {
     }
   });
   return waves;
+}
+
+/** The waves of a membership change of one service (ZooKeeper or the masters), in the plan's order. */
+function membershipWaves(m: Membership | undefined, service: ServiceName): Wave[] {
+  if (service === 'zookeeper' && m?.zookeeper !== undefined)
+    return m.zookeeper.steps.map((s) => ({
+      service,
+      action: s.action,
+      hosts: [s.host],
+      gate: s.serving.length === 0 ? 'none' : 'zk-serving',
+      why: `round ${s.round}: ${s.why}`,
+      step: {
+        ...(s.servers === undefined ? {} : { servers: s.servers }),
+        round: s.round,
+        serving: s.serving,
+        ...(s.handover === true ? { handover: true } : {}),
+        ...(s.outage ? { outage: true } : {}),
+      },
+    }));
+  if (service === 'mesos-master' && m?.masters !== undefined)
+    return m.masters.steps.map((s) => ({
+      service,
+      action: s.action,
+      hosts: [s.host],
+      gate: s.settle === 'none' ? 'none' : 'master-healthy',
+      why: s.why,
+      ...(s.settle === 'none' ? {} : { settle: s.settle }),
+      step: {
+        ...(s.quorum === undefined ? {} : { quorum: s.quorum }),
+        ...(s.stays === true ? { stays: true } : {}),
+        ...(s.workDir === undefined ? {} : { workDir: s.workDir }),
+      },
+    }));
+  return [];
 }

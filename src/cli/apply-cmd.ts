@@ -13,6 +13,7 @@ export interface ApplyCmdOptions {
   parallelism?: string;
   purgeData?: boolean;
   cloudOnly?: boolean;
+  allowRegistryReset?: boolean;
 }
 
 const EXIT: Record<ApplyOutcome, number> = { 'no-changes': 0, applied: 0, unhealthy: 1, cancelled: 1 };
@@ -42,6 +43,7 @@ export async function applyCommand(file: string, opts: ApplyCmdOptions, io: Io):
       {
         parallelism: Number(opts.parallelism ?? 16),
         purgeData: opts.purgeData === true,
+        allowRegistryReset: opts.allowRegistryReset === true,
         cloudOnly,
         ...(expected === undefined ? {} : { expected }),
         command: `meso apply ${file}`,

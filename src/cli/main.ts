@@ -57,6 +57,10 @@ function program(io: Io, result: { code: number }): Command {
     .option('--json', 'progress as JSON lines on stdout')
     .option('--parallelism <n>', 'hosts changed at once', '16')
     .option('--purge-data', 'also delete data directories of hosts removed from the spec')
+    .option(
+      '--allow-registry-reset',
+      "accept that going from one master to more wipes the masters' replicated log (the registry is lost)",
+    )
     .option('--cloud-only', 'provider aws: create and reconcile the cloud resources alone, without SSH')
     .action(async (file: string, opts: ApplyCmdOptions) => {
       result.code = await (await import('./apply-cmd.js')).applyCommand(file, opts, io);

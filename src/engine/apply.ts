@@ -11,7 +11,7 @@ import type { Spec } from '../spec/types.js';
 import { MesoError } from '../util/errors.js';
 import { phaseDone } from '../util/timing.js';
 import { drainAgent } from '../verify/drain.js';
-import { ensembleModes, makeGate, settleMesos } from '../verify/gates.js';
+import { ensembleModes, makeGate, probe, settleMesos } from '../verify/gates.js';
 import { ensembleVerdict } from '../verify/health.js';
 import { clearPending, markPending, recordApplied } from './ledger.js';
 import { cloudOnlyPlan, observeAndPlan } from './observe.js';
@@ -32,6 +32,8 @@ export interface ApplyOptions {
   expected?: SavedPlan;
   /** Recorded with the lock, e.g. `meso apply cluster.yaml`. */
   command: string;
+  /** Going from one master to more resets the registry: only with --allow-registry-reset. */
+  allowRegistryReset?: boolean;
 }
 
 /** How apply talks to whoever runs it. */
@@ -72,7 +74,8 @@ export async function applyCluster(
       say('done', 'no changes');
       return 'no-changes';
     }
-    schedule(first.plan, first.live);
+    const scheduleOpts = { allowRegistryReset: opts.allowRegistryReset === true };
+    schedule(first.plan, first.live, scheduleOpts);
     if (!(opts.expected !== undefined || (await hooks.confirm('Apply these changes?')))) {
       say('cancelled', 'apply cancelled');
       return 'cancelled';
@@ -102,7 +105,8 @@ async function applyHosts(
   const hostsWithFiles = p.desired.hosts
     .map((h) => h.host.name)
     .filter((n) => cur.plan.changes.some((c) => c.host === n && isHostStep(c)));
-  const progress = await hooks.progress(hostsWithFiles, schedule(cur.plan, cur.live));
+  const allowRegistryReset = opts.allowRegistryReset === true;
+  const progress = await hooks.progress(hostsWithFiles, schedule(cur.plan, cur.live, { allowRegistryReset }));
   const g = gateOptions(p);
   const result = await applyPlan(cur.plan, p.desired, cur.live, {
     connection: p.pool.get,
@@ -110,6 +114,18 @@ async function applyHosts(
     secrets: secretReader(),
     gate: gateFor(p, cur, say),
     drainAgent: (host, drain) => drainAgent(g, host, drain),
+    zkLeader: async (hosts) => {
+      const modes = await Promise.all(
+        hosts.map((h) =>
+          probe(g, h, { zk: true, http: [] }).then(
+            (a) => a.zkMode,
+            () => undefined,
+          ),
+        ),
+      );
+      return hosts.find((_, i) => modes[i] === 'leader');
+    },
+    allowRegistryReset,
     onHostApplied: async (a) => {
       recordApplied(p, a);
       markPending(p.state, cur.plan, a);
@@ -188,7 +204,8 @@ async function applyCloudOnly(p: Session, opts: ApplyOptions, hooks: ApplyHooks)
 function gateFor(p: Session, cur: Observed, say: Say) {
   const gate = makeGate(gateOptions(p));
   return async (w: Parameters<ReturnType<typeof makeGate>>[0]): Promise<void> => {
-    if (w.gate === 'zk-leader' || p.spec.install.method === 'docker') return gate(w);
+    if (w.gate === 'zk-leader' || w.gate === 'zk-serving' || w.gate === 'none') return gate(w);
+    if (p.spec.install.method === 'docker') return gate(w);
     // Mesos and Marathon are waited on where they are installed; elsewhere (install.method none on
     // an image without them, as in the lab) their units are left to systemd, and meso says so.
     const installed = w.hosts.filter((h) => installedOn(p, cur.raw, h, w.service));

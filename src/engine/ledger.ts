@@ -14,6 +14,12 @@ export function markPending(state: ClusterState, plan: Plan, a: HostApplied): vo
   const h = state.hosts[a.host];
   if (h === undefined) return;
   const pending = new Map((h.pending ?? []).map((x) => [x.service, x]));
+  if (a.step !== undefined) {
+    // A membership step wrote this member's file: its own start or restart is what is pending.
+    pending.set(a.step, { service: a.step, membership: true });
+    h.pending = [...pending.values()].sort((x, y) => x.service.localeCompare(y.service));
+    return;
+  }
   for (const c of plan.changes) {
     if (c.kind !== 'service' || c.host !== a.host || c.action !== 'restart') continue;
     const reset = c.recovery !== undefined || pending.get(c.service)?.reset === true;

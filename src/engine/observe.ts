@@ -1,9 +1,6 @@
 // Observe + plan: one command per reachable host (all in parallel), then the pure planner.
 import { secretReader, withSecretHashes } from '../apply/secrets.js';
 import type { LiveState } from '../apply/schedule.js';
-import { ensembleChange, zkServers } from '../plan/membership.js';
-import type { EnsembleChange } from '../plan/membership.js';
-import { MASTER_QUORUM_FILE, ZK_CONF } from '../render/paths.js';
 import { fetchUpdatedContents, observeCluster } from '../observe/cluster.js';
 import type { Observation } from '../observe/observe.js';
 import { buildPlan, summarize, withCloudChanges, withHostChanges } from '../plan/plan.js';
@@ -15,6 +12,7 @@ import type { DesiredState } from '../render/types.js';
 import { MesoError } from '../util/errors.js';
 import { phaseDone } from '../util/timing.js';
 import { leadingMaster } from '../verify/gates.js';
+import { membershipOf } from './membership.js';
 import { gateOptions, installedOn, templates } from './prepare.js';
 import type { Say, Session } from './prepare.js';
 
@@ -81,14 +79,11 @@ export async function observeAndPlan(
     for (const [host, c] of contents) observed.set(host, { ...observed.get(host)!, contents: c });
     base = buildPlan(p.desired, observed, false);
   }
-  const zkChange = ensembleChangeOf(p, seen.live, observed);
-  if (zkChange !== undefined) seen.live = { ...seen.live, zkChange };
-  const quorumNow = runningMastersQuorum(p, seen.live, observed);
-  if (quorumNow !== undefined && quorumNow !== p.topology.quorum)
-    seen.live = { ...seen.live, masterQuorumChange: { from: quorumNow, to: p.topology.quorum } };
+  const membership = await membershipOf(p, seen.live, observed);
   const d = p.discovery;
   const withHosts = withHostChanges(base, d.hostCreates ? p.toCreate : [], p.toRemove);
-  const plan = d.cloud === undefined ? withHosts : withCloudChanges(withHosts, [...d.cloud.changes]);
+  const withCloud = d.cloud === undefined ? withHosts : withCloudChanges(withHosts, [...d.cloud.changes]);
+  const plan = membership === undefined ? withCloud : { ...withCloud, membership };
   const now: Observed = { plan, ...seen };
   // A rolling master restart goes to the leading master last: ask Mesos which one leads.
   const restartsMasters = plan.changes.some(
@@ -98,55 +93,15 @@ export async function observeAndPlan(
     restartsMasters &&
     p.topology.masters.some((m) => installedOn(p, seen.raw, m.name, 'mesos-master', 'now'))
   ) {
-    const leader = await leadingMaster(gateOptions(p));
+    // Only the masters that run now are asked (new ones may not exist yet).
+    const up = p.topology.masters
+      .map((m) => m.name)
+      .filter((m) => seen.live.running.get(m)?.has('mesos-master'));
+    const leader = await leadingMaster(gateOptions(p), up);
     if (leader !== undefined) now.live = { ...seen.live, masterLeader: leader };
   }
   phaseDone('plan');
   return now;
-}
-
-/**
- * How the running ZooKeeper members' server lists differ from the one meso would write: from the
- * current zoo.cfg of every running member whose zoo.cfg the plan updates (its content was read for
- * the diff); a member whose zoo.cfg stays has the desired list already.
- */
-function ensembleChangeOf(
-  p: Session,
-  live: LiveState,
-  observed: ReadonlyMap<string, ObservedHost>,
-): EnsembleChange | undefined {
-  const member = p.desired.hosts.find((h) => h.host.roles.includes('zookeeper'));
-  const cfg = member?.files.find((f) => f.path === ZK_CONF);
-  if (cfg === undefined) return undefined;
-  const desired = zkServers(cfg.content);
-  const current = new Map<string, ReadonlyMap<number, string>>();
-  for (const h of p.topology.ensemble) {
-    if (live.running.get(h.name)?.has('zookeeper') !== true) continue;
-    const now = observed.get(h.name)?.contents?.get(ZK_CONF);
-    current.set(h.name, now === undefined ? desired : zkServers(now));
-  }
-  const names = new Map<string, string>();
-  for (const h of p.topology.hosts) for (const a of [h.privateAddress, h.address]) names.set(a, h.name);
-  for (const [n, h] of Object.entries(p.state.hosts))
-    for (const a of [h.privateAddress, h.address]) if (!names.has(a)) names.set(a, n);
-  return ensembleChange(desired, current, names);
-}
-
-/**
- * The --quorum the running masters have now, when the plan changes it: read from the quorum file
- * of a running master whose file the plan updates (its content was read for the diff).
- */
-function runningMastersQuorum(
-  p: Session,
-  live: LiveState,
-  observed: ReadonlyMap<string, ObservedHost>,
-): number | undefined {
-  for (const m of p.topology.masters) {
-    if (live.running.get(m.name)?.has('mesos-master') !== true) continue;
-    const now = observed.get(m.name)?.contents?.get(MASTER_QUORUM_FILE);
-    if (now !== undefined && /^\s*\d+\s*$/.test(now)) return Number(now.trim());
-  }
-  return undefined;
 }
 
 /** --cloud-only: the cloud changes alone; no host is contacted. */

@@ -13,6 +13,8 @@ import type { Say, Session } from './prepare.js';
 export async function retireHost(p: Session, name: string, purgeData: boolean, say: Say): Promise<void> {
   const h = p.state.hosts[name];
   if (h === undefined) return;
+  // A connection to a machine about to be removed would wait for a socket that never closes.
+  if (p.provider.removeMachine !== undefined) await p.pool.close(name);
   if ((await p.provider.removeMachine?.(p.providerContext, name)) === true) {
     delete p.state.hosts[name];
     await p.save();

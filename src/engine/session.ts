@@ -49,6 +49,13 @@ export class ConnectionPool {
     return c;
   };
 
+  /** Close one host's connection (before its machine goes away, so nothing waits on it). */
+  async close(name: string): Promise<void> {
+    const c = this.open.get(name);
+    this.open.delete(name);
+    await c?.then((x) => x.close()).catch(() => undefined);
+  }
+
   async closeAll(): Promise<void> {
     const open = [...this.open.values()];
     this.open.clear();

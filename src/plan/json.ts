@@ -108,5 +108,48 @@ export function planToJson(plan: Plan): Record<string, unknown> {
       batch_size: p.batchSize,
       description: p.description,
     })),
+    ...(plan.membership === undefined ? {} : { membership: membershipJson(plan) }),
+  };
+}
+
+function membershipJson(plan: Plan): Record<string, unknown> {
+  const m = plan.membership!;
+  return {
+    ...(m.zookeeper === undefined
+      ? {}
+      : {
+          zookeeper: {
+            method: m.zookeeper.method,
+            from: m.zookeeper.from,
+            to: m.zookeeper.to,
+            steps: m.zookeeper.steps.map((s) => ({
+              round: s.round,
+              host: s.host,
+              action: s.action,
+              servers: s.servers ?? null,
+              why: s.why,
+              outage: s.outage,
+              wait_for: s.serving,
+              ...(s.handover === true ? { handover: true } : {}),
+            })),
+          },
+        }),
+    ...(m.masters === undefined
+      ? {}
+      : {
+          masters: {
+            quorum_from: m.masters.from,
+            quorum_to: m.masters.to,
+            registry_reset: m.masters.registryReset,
+            steps: m.masters.steps.map((s) => ({
+              host: s.host,
+              action: s.action,
+              quorum: s.quorum ?? null,
+              why: s.why,
+              settle: s.settle,
+              ...(s.stays === true ? { keeps_unit: true } : {}),
+            })),
+          },
+        }),
   };
 }

@@ -1,7 +1,8 @@
-// Changes of the ZooKeeper ensemble's membership: the `server.N` lists its running members have
-// now against the list meso would write. Restarting every member with a different list (or adding
-// or removing several members at once) can leave two majorities that do not overlap, and so two
-// leaders; meso refuses such a change instead of applying it (see schedule.ts).
+// Membership changes of the ZooKeeper ensemble and the masters, from what runs now (observed) to
+// what the spec wants: the input the sequencer needs, and the plan's `membership` it returns.
+import { masterSequence, zkSequence } from './sequence.js';
+import type { ZkList, ZkMember } from './sequence.js';
+import type { Membership } from './types.js';
 
 /** `server.N=value` lines of a zoo.cfg, by N. */
 export function zkServers(zooCfg: string): Map<number, string> {
@@ -13,50 +14,78 @@ export function zkServers(zooCfg: string): Map<number, string> {
   return out;
 }
 
-/** How the running members' list differs from the desired one, each server as `server.N (address)`. */
-export interface EnsembleChange {
-  /** Members the running ensemble has now (as the first running member's list says). */
-  current: number;
-  desired: number;
-  added: string[];
-  removed: string[];
-  /** Same N, another address or other ports. */
-  changed: string[];
-  /** Running members whose lists differ from each other's: a change made by hand, half done. */
-  disagreeing: string[];
+/** A zoo.cfg with its `server.N` lines replaced by `servers` (where the first one was). */
+export function withServers(zooCfg: string, servers: ReadonlyMap<number, string>): string {
+  const lines = zooCfg.split('\n');
+  const isServer = (l: string): boolean => /^\s*server\.\d+\s*=/.test(l);
+  const at = lines.findIndex(isServer);
+  const kept = lines.filter((l) => !isServer(l));
+  const list = [...servers].sort(([a], [b]) => a - b).map(([id, v]) => `server.${id}=${v}`);
+  kept.splice(at < 0 ? kept.length : at, 0, ...list);
+  return kept.join('\n');
 }
 
-const describe = (id: number, value: string, names: ReadonlyMap<string, string>): string => {
-  const address = value.split(':')[0] ?? value;
-  const name = names.get(address);
-  return `server.${id} (${name === undefined ? address : `${name}, ${address}`})`;
-};
+export const serversRecord = (l: ZkList): Record<string, string> =>
+  Object.fromEntries([...l].sort(([a], [b]) => a - b).map(([id, v]) => [String(id), v]));
 
-/**
- * The membership change from what the running members have (`current`, by host) to `desired`, or
- * undefined when every running member already has the desired list (a change of other settings
- * restarts them one at a time as usual). `names` maps addresses to host names for the messages.
- */
-export function ensembleChange(
-  desired: ReadonlyMap<number, string>,
-  current: ReadonlyMap<string, ReadonlyMap<number, string>>,
-  names: ReadonlyMap<string, string>,
-): EnsembleChange | undefined {
-  const lists = [...current].sort(([a], [b]) => a.localeCompare(b));
-  const same = (a: ReadonlyMap<number, string>, b: ReadonlyMap<number, string>): boolean =>
-    a.size === b.size && [...a].every(([id, v]) => b.get(id) === v);
-  if (lists.length === 0 || lists.every(([, l]) => same(l, desired))) return undefined;
-  const first = lists[0]![1];
-  const disagreeing = lists.some(([, l]) => !same(l, first)) ? lists.map(([h]) => h) : [];
-  const ids = [...new Set([...first.keys(), ...desired.keys()])].sort((a, b) => a - b);
+export interface MembershipInput {
+  zookeeper?: {
+    desired: ZkList;
+    /** The spec's members and removed hosts that may still run ZooKeeper. */
+    members: ZkMember[];
+    hostOf: (id: number, value: string) => string | undefined;
+  };
+  masters?: {
+    running: string[];
+    absent: string[];
+    removed: string[];
+    leader: string | undefined;
+    from: number;
+    to: number;
+    workDir: string;
+  };
+}
+
+/** The plan's membership steps, or undefined when neither the ensemble nor the masters change. */
+export function membershipPlan(i: MembershipInput): Membership | undefined {
+  const zk =
+    i.zookeeper === undefined
+      ? undefined
+      : zkSequence(i.zookeeper.members, i.zookeeper.desired, i.zookeeper.hostOf);
+  const m = i.masters === undefined ? undefined : masterSequence(i.masters);
+  if (zk === undefined && m === undefined) return undefined;
   return {
-    current: first.size,
-    desired: desired.size,
-    added: ids.filter((id) => !first.has(id)).map((id) => describe(id, desired.get(id)!, names)),
-    removed: ids.filter((id) => !desired.has(id)).map((id) => describe(id, first.get(id)!, names)),
-    changed: ids
-      .filter((id) => first.has(id) && desired.has(id) && first.get(id) !== desired.get(id))
-      .map((id) => `${describe(id, first.get(id)!, names)} -> ${desired.get(id)!}`),
-    disagreeing,
+    ...(zk === undefined
+      ? {}
+      : {
+          zookeeper: {
+            method: zk.method,
+            from: zk.from,
+            to: zk.to,
+            steps: zk.steps.map((s) => ({
+              host: s.host,
+              action: s.action,
+              ...(s.list === undefined ? {} : { servers: serversRecord(s.list) }),
+              round: s.round,
+              why: s.why,
+              outage: s.outage,
+              serving: s.serving,
+              ...(s.handover === true ? { handover: true } : {}),
+            })),
+          },
+        }),
+    ...(m === undefined
+      ? {}
+      : {
+          masters: {
+            from: m.from,
+            to: m.to,
+            registryReset: m.registryReset,
+            steps: m.steps.map((s) => ({
+              ...s,
+              ...(s.action === 'stop' ? { workDir: i.masters!.workDir } : {}),
+            })),
+          },
+        }),
   };
 }

@@ -124,6 +124,44 @@ export interface PlanSummary {
   replace?: number;
 }
 
+/** One step of a ZooKeeper membership change (plan/sequence.ts). */
+export interface ZkMembershipStep {
+  host: string;
+  action: 'start' | 'restart' | 'stop';
+  /** The `server.N` lines written into its zoo.cfg first, by N (start, restart). */
+  servers?: Record<string, string>;
+  round: number;
+  why: string;
+  /** The ensemble has no majority while this step runs (ensembles of one or two members). */
+  outage: boolean;
+  /** Waited for after the step: these members serve with one leader ([]: not yet). */
+  serving: string[];
+  /** Also wait until another member leads. */
+  handover?: boolean;
+}
+
+/** One step of a change of the masters' quorum or of the running masters. */
+export interface MasterMembershipStep {
+  host: string;
+  action: 'start' | 'restart' | 'stop';
+  quorum?: number;
+  why: string;
+  settle: 'answer' | 'cluster' | 'none';
+  /** A stop that keeps the unit startable (registry reset); other stops disable and mask it. */
+  stays?: boolean;
+  /** Where its replicated log lives (`<work_dir>/replicated_log`), moved aside when it stops. */
+  workDir?: string;
+}
+
+/**
+ * A change of who is in the ZooKeeper ensemble or among the masters, worked out from what runs
+ * now; apply runs these steps instead of the usual restarts of those services.
+ */
+export interface Membership {
+  zookeeper?: { method: 'static'; from: number; to: number; steps: ZkMembershipStep[] };
+  masters?: { from: number; to: number; registryReset: boolean; steps: MasterMembershipStep[] };
+}
+
 /** A plan is a value: built once from desired and observed state, shown, saved and applied as it is. */
 export interface Plan {
   formatVersion: '1';
@@ -138,4 +176,6 @@ export interface Plan {
   /** Per host with unit file changes: systemctl daemon-reload, then enable these units. */
   systemd: { host: string; reload: boolean; enable: string[] }[];
   summary: PlanSummary;
+  /** Present when the ensemble's or the masters' membership changes. */
+  membership?: Membership;
 }

@@ -1,6 +1,7 @@
 import { UNKNOWN_ADDRESS } from '../model/topology.js';
 import { modeString } from '../plan/json.js';
-import type { Action, CloudChange, Plan } from '../plan/types.js';
+import { REGISTRY_RESET } from '../plan/sequence.js';
+import type { Action, CloudChange, Membership, Plan } from '../plan/types.js';
 
 const SYMBOL: Readonly<Record<Action, string>> = {
   create: '+',
@@ -113,10 +114,55 @@ export function planToText(plan: Plan): string {
     });
     out.push('');
   }
+  if (plan.membership !== undefined) out.push(...membershipText(plan.membership), '');
   const s = plan.summary;
   const replace = s.replace === undefined ? '' : `, ${s.replace} to replace`;
   out.push(
     `Plan: ${s.create} to create, ${s.update} to update${replace}, ${s.delete} to delete, ${s.restart} to restart.`,
   );
   return `${out.join('\n')}\n`;
+}
+
+const serverList = (servers: Record<string, string> | undefined): string =>
+  servers === undefined ? '' : ` with servers ${Object.keys(servers).join(',')}`;
+
+/** The membership steps, numbered as apply runs them, each with what it waits for. */
+export function membershipText(m: Membership): string[] {
+  const out: string[] = [];
+  let n = 0;
+  if (m.zookeeper !== undefined) {
+    const z = m.zookeeper;
+    out.push(
+      `ZooKeeper membership: ${z.from} -> ${z.to} members, one member per round (static rolling restarts; dynamic reconfig is not used):`,
+    );
+    for (const s of z.steps) {
+      const wait =
+        s.serving.length === 0
+          ? 'no wait (the round is not complete yet)'
+          : `wait for ${s.serving.join(', ')} to serve${s.handover === true ? ' and another member to lead' : ''}`;
+      out.push(
+        `  ${++n}. round ${s.round}: ${s.action} zookeeper on ${s.host}${serverList(s.servers)} (${s.why}); ${wait}`,
+      );
+      if (s.outage)
+        out.push(
+          `     ! the ensemble has no majority during this step (an ensemble of ${z.from < z.to ? z.from : z.to} cannot keep one)`,
+        );
+    }
+  }
+  if (m.masters !== undefined) {
+    const q = m.masters;
+    out.push(`Masters: quorum ${q.from} -> ${q.to}, in the order of the Mesos operational guide:`);
+    for (const s of q.steps) {
+      const quorum = s.quorum === undefined ? '' : ` with --quorum=${s.quorum}`;
+      const wait =
+        s.settle === 'none'
+          ? ''
+          : s.settle === 'answer'
+            ? '; wait for it to answer'
+            : '; wait for its replica and an elected leader with the registry recovered';
+      out.push(`  ${++n}. ${s.action} mesos-master on ${s.host}${quorum} (${s.why})${wait}`);
+    }
+    if (q.registryReset) out.push(...REGISTRY_RESET.map((l) => `  ! ${l}`));
+  }
+  return out;
 }

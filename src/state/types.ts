@@ -42,7 +42,7 @@ export interface HostState {
    * stopped or failed before their step): the next plan restarts them (`reset`: the agent's
    * recovery is reset too). Removed once the service's step has passed its health gate.
    */
-  pending?: { service: string; reset?: boolean }[];
+  pending?: { service: string; reset?: boolean; membership?: boolean }[];
   /** Provider records (the local provider's container, the aws instance id). */
   provider?: Record<string, unknown>;
 }

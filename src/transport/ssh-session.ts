@@ -29,7 +29,7 @@ export interface Ssh2Client {
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: 'close', listener: () => void): this;
   once(event: 'close', listener: () => void): this;
-  readonly _sock?: { destroyed?: boolean };
+  readonly _sock?: { destroyed?: boolean; destroy?: () => void };
   readonly _protocol?: { signal?(channelId: number, signalName: string): void };
 }
 
@@ -75,7 +75,9 @@ export function endClient(client: Ssh2Client): Promise<void> {
   return new Promise((resolve) => {
     if (client._sock?.destroyed === true) return resolve();
     const t = setTimeout(() => {
+      // ssh2's destroy() does nothing once end() was called: the socket itself is destroyed.
       client.destroy?.();
+      client._sock?.destroy?.();
       resolve();
     }, 2000);
     t.unref();

@@ -73,8 +73,11 @@ export async function mastersHealth(
 }
 
 /** The master Mesos says is leading (`master/elected`), if one is. */
-export async function leadingMaster(opts: GateOptions): Promise<string | undefined> {
-  for (const [name, h] of await mastersHealth(opts)) if (h.elected) return name;
+export async function leadingMaster(
+  opts: GateOptions,
+  masters: readonly string[] = opts.topology.masters.map((m) => m.name),
+): Promise<string | undefined> {
+  for (const [name, h] of await mastersHealth(opts, masters)) if (h.elected) return name;
   return undefined;
 }
 
@@ -285,6 +288,28 @@ async function until(
 export function makeGate(opts: GateOptions): (wave: Wave) => Promise<void> {
   return async (wave) => {
     switch (wave.gate) {
+      case 'none':
+        return;
+      case 'zk-serving': {
+        // A membership step: the members that should run serve with one leader (a hand-over also
+        // waits for the leadership to move).
+        const members = wave.step?.serving ?? [];
+        return until(opts, wave, 'the ZooKeeper ensemble', async () => {
+          const modes = await Promise.all(
+            members.map((h) =>
+              probe(opts, h, { zk: true, http: [] }).then(
+                (a) => a.zkMode,
+                () => undefined,
+              ),
+            ),
+          );
+          const v = ensembleVerdict(new Map(members.map((h, i) => [h, modes[i]])));
+          const leader = members.find((_, i) => modes[i] === 'leader');
+          if (v.ok && wave.step?.handover === true && leader === wave.hosts[0])
+            return { ok: false, why: `${leader} still leads` };
+          return { ok: v.ok, why: v.summary };
+        });
+      }
       case 'zk-leader':
         return until(opts, wave, 'the ZooKeeper ensemble', async () => {
           const v = ensembleVerdict(await ensembleModes(opts));

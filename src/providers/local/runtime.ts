@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KnownAddress } from '../../model/topology.js';
 import type { Spec } from '../../spec/types.js';
@@ -18,6 +19,15 @@ export function localDir(spec: Spec): string {
 const labRecord = (state: ClusterState, name: string): LabHost | undefined =>
   state.hosts[name]?.provider as LabHost | undefined;
 
+/**
+ * A host to create: not made yet, or made and since destroyed by hand (its directory is gone). A
+ * destroyed host comes back at its recorded address, empty: a new machine in the old one's place.
+ */
+const isMissing = (state: ClusterState, name: string): boolean => {
+  const lab = labRecord(state, name);
+  return lab === undefined || !existsSync(lab.hostDir);
+};
+
 /** Addresses from the state, and for hosts not made yet the lowest free ones of local.subnet. */
 function knownAddresses(
   spec: Spec,
@@ -35,7 +45,7 @@ function knownAddresses(
 /** Create the hosts the spec has and the state does not; their records go into the state at once. */
 async function createMissing(ctx: ProviderContext, known: ReadonlyMap<string, KnownAddress>): Promise<void> {
   const { spec, state } = ctx;
-  const missing = ctx.names.filter((n) => labRecord(state, n) === undefined);
+  const missing = ctx.names.filter((n) => isMissing(state, n));
   if (missing.length === 0) return;
   ctx.say('hosts', `creating local hosts: ${missing.join(', ')}`);
   const onEvent = (m: string): void => ctx.say('lab', m);
@@ -67,7 +77,7 @@ export const localProvider: ProviderRuntime = {
   discover: ({ spec, state, names }) =>
     Promise.resolve({
       addresses: knownAddresses(spec, state, names),
-      missing: names.filter((n) => labRecord(state, n) === undefined),
+      missing: names.filter((n) => isMissing(state, n)),
       hostCreates: true,
       retireRemoved: true,
     }),
