@@ -49,6 +49,7 @@ interface Options {
   attributes?: Record<string, string>;
   auth?: { agentSecretEnv: string };
   quorum?: number;
+  masters?: number;
 }
 
 function yaml(o: Options = {}): string {
@@ -66,7 +67,7 @@ function yaml(o: Options = {}): string {
     '  method: archive',
     `  archive: ${JSON.stringify(o.archive ?? TARBALL)}`,
     '  packages: [libsasl2-modules]',
-    `masters: { count: 3,${o.quorum === undefined ? '' : ` quorum: ${o.quorum},`} flags: ${map(o.masterFlags)} }`,
+    `masters: { count: ${o.masters ?? 3},${o.quorum === undefined ? '' : ` quorum: ${o.quorum},`} flags: ${map(o.masterFlags)} }`,
     'agents:',
     '  - group: w',
     '    count: 2',
@@ -92,7 +93,9 @@ function yaml(o: Options = {}): string {
 
 const statePath = join(dir, '.meso', `${name}.state.json`);
 const record = (host: string): LabRecord => labRecordIn(statePath, host);
-const MASTERS = ['master-1', 'master-2', 'master-3'];
+const masterNames = (n: number): string[] => Array.from({ length: n }, (_, i) => `master-${i + 1}`);
+/** The masters the spec has now (the membership tests change them). */
+let MASTERS = masterNames(3);
 const AGENTS = ['w-1', 'w-2'];
 
 /** A shell script on a lab host as root, trusting only its pinned key. */
@@ -322,18 +325,130 @@ void describe('a real Apache Mesos on local hosts', { skip: skipReason(), timeou
     for (const m of MASTERS) assert.notEqual(all.get(m), undefined, `${m} answers again`);
   });
 
-  void test("a quorum change of running masters is refused with the guide's order; nothing is touched", async () => {
-    writeFileSync(file, yaml({ quorum: 3 }));
-    const plan = await meso('plan', file);
-    assert.equal(plan.code, 1, plan.stdout);
-    assert.match(plan.stderr, /changing the masters' quorum from 2 to 3 while they run/);
-    assert.match(plan.stderr, /hint: .*restart the running masters one at a time with --quorum=3/);
-    const apply = await meso('apply', file, '--auto-approve');
-    assert.equal(apply.code, 1);
-    assert.match(apply.stderr, /changing the masters' quorum from 2 to 3/);
+  /** The ids of the active agents, as the leading master lists them. */
+  const agentIds = async (): Promise<string[]> =>
+    ((await mesosState()).slaves ?? [])
+      .filter((a) => a.active)
+      .map((a) => a.id)
+      .sort();
+
+  /** After a membership change: healthy, the task and the agents kept, every member's files as planned. */
+  async function checkKept(
+    sleeper: { id: string; slave_id: string },
+    ids: string[],
+    masters: number,
+  ): Promise<void> {
+    const status = await meso('status', file, '--json');
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+    const j = JSON.parse(status.stdout) as { zookeeper: { members: Record<string, string> } };
+    const modes = Object.values(j.zookeeper.members).sort();
+    assert.equal(modes.length, masters);
+    assert.equal(modes.filter((m) => m === 'leader').length, masters === 1 ? 0 : 1, JSON.stringify(modes));
+    for (const m of MASTERS) {
+      const r = await onHost(
+        m,
+        'grep -c "^server\\." /etc/zookeeper/conf/zoo.cfg; cat /etc/mesos-master/quorum',
+      );
+      assert.deepEqual(
+        r.stdout.trim().split('\n'),
+        [String(masters), String(Math.floor(masters / 2) + 1)],
+        m,
+      );
+    }
+    assert.deepEqual(
+      await agentIds(),
+      ids,
+      'every agent still registered under its id: the registry was kept',
+    );
+    const t = await waitFor('the sleeper', () => task('sleeper'));
+    assert.equal(t.id, sleeper.id);
+    assert.equal(t.state, 'TASK_RUNNING');
+    const plan = await meso('plan', file, '--detailed-exitcode');
+    assert.equal(plan.code, 0, `a second plan is empty: ${plan.stdout}`);
+  }
+
+  void test("membership: 3 -> 5 -> 3 masters (and ZooKeeper members) in the guide's order, the task and every agent kept", async () => {
+    const sleeper = (await task('sleeper'))!;
+    const ids = await agentIds();
+    assert.equal(ids.length, 2);
+    writeFileSync(file, yaml({ masters: 5 }));
+    const plan = await meso('plan', file, '--json');
+    assert.equal(plan.code, 0, plan.stderr);
+    const m = (
+      JSON.parse(plan.stdout) as {
+        membership: {
+          zookeeper: { method: string; steps: { host: string; action: string; round: number }[] };
+          masters: { quorum_from: number; quorum_to: number; steps: { host: string; action: string }[] };
+        };
+      }
+    ).membership;
+    assert.equal(m.zookeeper.method, 'static');
+    assert.deepEqual(
+      m.zookeeper.steps.filter((s) => s.action === 'start').map((s) => `${s.host}@${s.round}`),
+      ['master-4@1', 'master-5@2'],
+      'one new member per round',
+    );
+    assert.equal(m.zookeeper.steps.length, 9, '1 start + 3 restarts, then 1 start + 4 restarts');
+    assert.deepEqual([m.masters.quorum_from, m.masters.quorum_to], [2, 3]);
+    assert.deepEqual(
+      m.masters.steps.map((s) => s.action),
+      ['restart', 'restart', 'restart', 'start', 'start'],
+      'the running masters get the new quorum before the new ones start',
+    );
+    MASTERS = masterNames(5);
+    let t0 = Date.now();
+    const grow = await applyWatchingLeader();
+    figures.push(
+      `masters 3 -> 5 (ZooKeeper 3 -> 5): ${((Date.now() - t0) / 1000).toFixed(1)} s, longest time without an elected master ${(grow.longestNoLeaderMs / 1000).toFixed(1)} s`,
+    );
+    assert.equal(grow.result.code, 0, grow.result.stderr);
+    await checkKept(sleeper, ids, 5);
+
     writeFileSync(file, yaml());
-    const again = await meso('plan', file, '--detailed-exitcode');
-    assert.equal(again.code, 0, `the masters were not touched: ${again.stdout}`);
+    const shrinkPlan = await meso('plan', file);
+    assert.equal(shrinkPlan.code, 0, shrinkPlan.stderr);
+    assert.match(shrinkPlan.stdout, /stop mesos-master on master-4 \(removed first/);
+    t0 = Date.now();
+    const shrink = await applyWatchingLeader();
+    figures.push(
+      `masters 5 -> 3 (ZooKeeper 5 -> 3): ${((Date.now() - t0) / 1000).toFixed(1)} s, longest time without an elected master ${(shrink.longestNoLeaderMs / 1000).toFixed(1)} s`,
+    );
+    assert.equal(shrink.result.code, 0, shrink.result.stderr);
+    const order = steps(shrink.result.stderr).filter((l) => l.includes('mesos-master'));
+    assert.match(order[0]!, /stop mesos-master on master-4/);
+    assert.match(order[1]!, /stop mesos-master on master-5/);
+    MASTERS = masterNames(3);
+    await checkKept(sleeper, ids, 3);
+  });
+
+  void test('replace: a master whose host was destroyed by hand comes back empty, its replica catches up, nothing else restarts', async () => {
+    const sleeper = (await task('sleeper'))!;
+    const ids = await agentIds();
+    const lab = (await import(join(ROOT, 'dist', 'src', 'providers', 'local', 'lab.js'))) as {
+      destroyHosts: (o: { cluster: string; stateDir: string; hosts: string[] }) => Promise<void>;
+    };
+    const victim = MASTERS.find((m) => m !== 'master-1')!;
+    await lab.destroyHosts({ cluster: name, stateDir: join(dir, 'hosts', name), hosts: [victim] });
+    const plan = await meso('plan', file);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, new RegExp(`\\+ host ${victim}`));
+    const t0 = Date.now();
+    const r = await applyWatchingLeader();
+    figures.push(
+      `replace a destroyed master: ${((Date.now() - t0) / 1000).toFixed(1)} s, longest time without an elected master ${(r.longestNoLeaderMs / 1000).toFixed(1)} s`,
+    );
+    assert.equal(r.result.code, 0, r.result.stderr);
+    assert.deepEqual(
+      steps(r.result.stderr).map((l) => l.replace(/^step \d+\/\d+: /, '').replace(/ \(.*$/, '')),
+      [`start zookeeper on ${victim}`, `start mesos-master on ${victim}`],
+      'only the new host starts; nothing else restarts',
+    );
+    const health = (await getJson(`http://${record(victim).address}:5050/metrics/snapshot`)) as Record<
+      string,
+      number
+    >;
+    assert.equal(health['registrar/log/recovered'], 1, 'its empty replica caught up');
+    await checkKept(sleeper, ids, 3);
   });
 
   void test('a master flag change rolls standbys first, the leader last, the task keeps running', async () => {
@@ -529,5 +644,48 @@ void describe('a real Apache Mesos on local hosts', { skip: skipReason(), timeou
     assert.equal(back.code, 0, back.stderr);
     assert.ok(steps(back.stderr)[0]?.includes(`on ${failed}`), 'the failed master first');
     assert.equal((await meso('status', file)).code, 0);
+  });
+
+  void test('one master: 3 -> 1 (the moments without a ZooKeeper majority marked), 1 -> 3 only with --allow-registry-reset', async () => {
+    const three = readFileSync(file, 'utf8');
+    const one = three.replace(/masters: \{ count: 3,/, 'masters: { count: 1,');
+    assert.notEqual(one, three);
+    writeFileSync(file, one);
+    const plan = await meso('plan', file);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /ZooKeeper membership: 3 -> 1 members/);
+    assert.match(
+      plan.stdout,
+      /! the ensemble has no majority during this step \(an ensemble of 1 cannot keep one\)/,
+    );
+    let t0 = Date.now();
+    const down = await applyWatchingLeader();
+    figures.push(
+      `masters 3 -> 1: ${((Date.now() - t0) / 1000).toFixed(1)} s, longest time without an elected master ${(down.longestNoLeaderMs / 1000).toFixed(1)} s`,
+    );
+    assert.equal(down.result.code, 0, down.result.stderr);
+    MASTERS = masterNames(1);
+    assert.equal(await waitFor('master-1 leading', leaderNow), 'master-1');
+    assert.equal((await meso('plan', file, '--detailed-exitcode')).code, 0);
+
+    writeFileSync(file, three);
+    const refused = await meso('apply', file, '--auto-approve');
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /the masters go from one to 3: .*the registry is lost/);
+    assert.match(refused.stderr, /hint: .*--allow-registry-reset/);
+    const shown = await meso('plan', file);
+    assert.match(shown.stdout, /! .*the registry is lost/);
+    assert.match(shown.stdout, /stop mesos-master on master-1 \(the replicated log starts anew/);
+    MASTERS = masterNames(3);
+    t0 = Date.now();
+    const r = await meso('apply', file, '--auto-approve', '--allow-registry-reset');
+    figures.push(`masters 1 -> 3 with a registry reset: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(await waitFor('a leader', leaderNow));
+    const log = await onHost('master-1', 'ls -d /var/lib/mesos/replicated_log.removed-*');
+    assert.equal(log.code, 0, 'the old log was moved aside, not deleted');
+    const status = await meso('status', file, '--json');
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+    assert.equal((await meso('plan', file, '--detailed-exitcode')).code, 0);
   });
 });

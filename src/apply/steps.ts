@@ -84,7 +84,8 @@ export async function runStep(desired: DesiredState, wave: Wave, deps: ApplyDeps
         ]
           .map(shellQuoteArg)
           .join(' ')}`
-      : `systemctl ${wave.action} -- ${shellQuoteArg(unit)}`;
+      : // A start restarts: a unit some package started with its own defaults must read this step's file.
+        `systemctl restart -- ${shellQuoteArg(unit)}`;
   const r = await conn.exec(command);
   if (r.code !== 0)
     throw new MesoError('ApplyFailed', `${wave.action} ${unit} failed on ${host}`, {

@@ -195,11 +195,21 @@ export function zkSequence(
       },
     );
   }
-  // Two lists one member apart: a round an earlier apply did not finish; it is finished first.
+  // Two lists one member apart: a round an earlier apply did not finish; it is finished first. The
+  // newer list is the one the older leads to on the way to `desired` (else the closer one).
+  const next = (a: ZkList): ZkList | undefined => listPath(a, desired)[0];
+  const [l0, l1] = [lists[0]!, lists[1]];
   const cur =
-    lists.length === 1 || listDistance(lists[0]!, desired) <= listDistance(lists[1]!, desired)
-      ? lists[0]!
-      : lists[1]!;
+    l1 === undefined
+      ? l0
+      : next(l0) !== undefined && sameList(next(l0)!, l1)
+        ? l1
+        : next(l1) !== undefined && sameList(next(l1)!, l0)
+          ? l0
+          : listDistance(l0, desired) <= listDistance(l1, desired)
+            ? l0
+            : l1;
+  const older = l1 === undefined ? cur : sameList(cur, l0) ? l1 : l0;
   const w: World = { members: new Map(), leader: undefined, following: new Set() };
   const label = (id: number, value: string): string =>
     hostOf(id, value) ?? `server.${id} (${value.split(':')[0] ?? value})`;
@@ -209,7 +219,11 @@ export function zkSequence(
       id: m.id,
       value: m.value,
       running: m.running && m.list !== undefined,
-      list: m.list,
+      // A member whose file was written and whose restart did not follow runs the older list.
+      list:
+        m.pending === true && m.list !== undefined && l1 !== undefined && sameList(m.list, cur)
+          ? older
+          : m.list,
     });
   const entity = (id: number, value: string): Entity => {
     const k = entityKey(id, value);
@@ -246,7 +260,7 @@ export function zkSequence(
       .map((m) => m.host)
       .sort();
 
-  const round = (n: number, target: ZkList): void => {
+  const round = (n: number, from: ZkList, target: ZkList): void => {
     const first = steps.length;
     const act = (k: string, action: ZkStep['action'], list: ZkList | undefined, why: string): ZkStep => {
       const m = w.members.get(k)!;
@@ -321,7 +335,7 @@ export function zkSequence(
     )
       last.serving = runningHosts();
     const lost = steps.slice(first).find((s) => s.outage);
-    if (lost !== undefined && Math.min(target.size, cur.size) >= 3) {
+    if (lost !== undefined && Math.min(target.size, from.size) >= 3) {
       throw new MesoError(
         'PlanUnsafe',
         `${lost.action === 'stop' ? 'stopping' : 'restarting'} ${lost.host} on the way to servers ${listText(target)} would leave the ZooKeeper ensemble without a majority`,
@@ -334,11 +348,13 @@ export function zkSequence(
     [...w.members].some(
       ([k, m]) => m.running && inList(cur, m) && (!sameList(m.list!, cur) || pending.has(k)),
     ) || [...w.members.values()].some((m) => m.running && !inList(cur, m));
-  if (unfinished) round(0, cur);
+  if (unfinished) round(0, older, cur);
   let n = 0;
+  let from = cur;
   for (const l of listPath(cur, desired)) {
     if (l.size === 0) throw new MesoError('PlanUnsafe', 'the ZooKeeper ensemble cannot lose every member');
-    round(++n, l);
+    round(++n, from, l);
+    from = l;
   }
   return { method: 'static', from: cur.size, to: desired.size, steps };
 }
