@@ -5,16 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ROOT } from './helpers/cli.js';
-import { labSkip } from './helpers/lab.js';
+import { freeSubnet, labSkip } from './helpers/lab.js';
 
 /**
  * The meso commands on real local hosts, as an operator or CI runs them: apply from nothing, an
- * empty second plan, status, a refused unattended apply, a rolling ZooKeeper change, meso killed
+ * empty second plan, status, the ensemble grown 3 -> 5 (killed mid-round, resumed) and shrunk back,
+ * a refused unattended apply, a rolling ZooKeeper change, meso killed
  * mid-apply and converging after force-unlock, an agent removed, a wrong host key, destroy.
  */
 const dir = mkdtempSync(join(tmpdir(), 'meso-cli-local-'));
 const file = join(dir, 'lab.yaml');
 const name = `cli${process.pid % 10000}`;
+const SUBNET = freeSubnet([249, 236, 237, 238]);
 const env = { ...process.env, MESO_LOCAL_DIR: join(dir, 'hosts') };
 const yaml = (tickTime: number, agents: number, masters = 3): string =>
   [
@@ -22,7 +24,7 @@ const yaml = (tickTime: number, agents: number, masters = 3): string =>
     'kind: Cluster',
     `name: ${name}`,
     'provider: local',
-    'local: { subnet: "198.18.249.0/24" }',
+    `local: { subnet: "${SUBNET}" }`,
     'install: { method: none }',
     `zookeeper: { tickTime: ${tickTime} }`,
     `masters: { count: ${masters} }`,
@@ -77,28 +79,80 @@ void describe('meso commands on local hosts', { skip: labSkip(), timeout: 20 * 6
       assert.match(meso('status', file).stdout, /Mesos masters: not installed on any master/);
       assert.deepEqual(Object.values(s.zookeeper.members).sort(), ['follower', 'follower', 'leader']);
 
-      // Growing or shrinking the running ensemble is refused with the truth (not "bring master-4
-      // back first" for a host that does not exist yet), before any host is made or changed.
+      // Growing the running ensemble 3 -> 5, one member per round, meso killed (SIGKILL) inside a
+      // round: after force-unlock the next plan finishes that round first (round 0), then the rest.
       writeFileSync(file, yaml(2000, 2, 5));
-      const grow = meso('plan', file);
-      assert.equal(grow.code, 1);
-      assert.match(
-        grow.stderr,
-        /growing the ZooKeeper ensemble from 3 to 5 members \(adding server\.4 \(master-4, .*server\.5 \(master-5, /,
+      const growPlan = meso('plan', file, '--json');
+      assert.equal(growPlan.code, 0, growPlan.stderr);
+      const zk = (
+        JSON.parse(growPlan.stdout) as {
+          membership: {
+            zookeeper: {
+              method: string;
+              steps: {
+                host: string;
+                action: string;
+                round: number;
+                servers: Record<string, string> | null;
+              }[];
+            };
+          };
+        }
+      ).membership.zookeeper;
+      assert.equal(zk.method, 'static');
+      assert.deepEqual(
+        zk.steps.filter((x) => x.action === 'start').map((x) => `${x.host}@${x.round}`),
+        ['master-4@1', 'master-5@2'],
       );
-      assert.match(grow.stderr, /hint: .*start it with the current list plus itself/);
-      assert.doesNotMatch(grow.stderr, /back first/);
-      const growApply = meso('apply', file, '--auto-approve');
-      assert.equal(growApply.code, 1);
-      assert.match(growApply.stderr, /growing the ZooKeeper ensemble/);
+      assert.deepEqual(
+        Object.keys(zk.steps[0]!.servers!),
+        ['1', '2', '3', '4'],
+        'the new member joins with 4',
+      );
+      await new Promise<void>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [join(ROOT, 'bin/meso.js'), 'apply', file, '--auto-approve', '--json'],
+          {
+            env,
+          },
+        );
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if ((out.match(/"type":"wave"/g) ?? []).length >= 3) child.kill('SIGKILL');
+        });
+        child.on('close', () => resolve());
+      });
+      assert.equal(meso('force-unlock', file).code, 0);
+      const resumePlan = meso('plan', file);
+      assert.equal(resumePlan.code, 0, resumePlan.stderr);
+      assert.match(resumePlan.stdout, /round 0: /, 'the half-done round comes first');
+      const grown = meso('apply', file, '--auto-approve');
+      assert.equal(grown.code, 0, grown.stderr);
+      const modes = (): string[] =>
+        Object.values(
+          (
+            JSON.parse(meso('status', file, '--json').stdout) as {
+              zookeeper: { members: Record<string, string> };
+            }
+          ).zookeeper.members,
+        ).sort();
+      assert.deepEqual(modes(), ['follower', 'follower', 'follower', 'follower', 'leader']);
+      assert.equal(meso('plan', file, '--detailed-exitcode').code, 0, 'converged: nothing left');
+
+      // And back to 3: the leaving members stop once the others run without them; their hosts go.
+      writeFileSync(file, yaml(2000, 2));
+      const shrunk = meso('apply', file, '--auto-approve');
+      assert.equal(shrunk.code, 0, shrunk.stderr);
+      assert.match(shrunk.stderr, /stop zookeeper on master-5/);
+      assert.deepEqual(modes(), ['follower', 'follower', 'leader']);
       assert.deepEqual(Object.keys(state().hosts).sort(), ['master-1', 'master-2', 'master-3', 'w-1', 'w-2']);
+      // 3 -> 1 passes through 2 members: planned with its moments without a majority marked.
       writeFileSync(file, yaml(2000, 2, 1));
-      const shrink = meso('plan', file);
-      assert.equal(shrink.code, 1);
-      assert.match(
-        shrink.stderr,
-        /shrinking the ZooKeeper ensemble from 3 to 1 members \(removing server\.2 \(master-2, .*server\.3 \(master-3, /,
-      );
+      const toOne = meso('plan', file);
+      assert.equal(toOne.code, 0, toOne.stderr);
+      assert.match(toOne.stdout, /! the ensemble has no majority during this step/);
       writeFileSync(file, yaml(2000, 2));
       assert.equal(
         meso('plan', file, '--detailed-exitcode').code,
@@ -217,7 +271,7 @@ void describe('meso commands on local hosts', { skip: labSkip(), timeout: 20 * 6
       assert.equal(mismatch.code, 1);
       assert.match(
         mismatch.stderr,
-        /master-2: host key for 198\.18\.249\.\d+ does not match: expected ssh-ed25519 SHA256:\S+ .* presented ssh-ed25519 SHA256:/,
+        /master-2: host key for 198\.18\.\d+\.\d+ does not match: expected ssh-ed25519 SHA256:\S+ .* presented ssh-ed25519 SHA256:/,
       );
       writeFileSync(statePath, saved);
     } finally {

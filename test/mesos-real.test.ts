@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT, spawnMesoAsync } from './helpers/cli.js';
 import type { CliResult } from './helpers/cli.js';
-import { labRecordIn, labSkip, onLabHost } from './helpers/lab.js';
+import { freeSubnet, labRecordIn, labSkip, onLabHost } from './helpers/lab.js';
 import type { LabRecord } from './helpers/lab.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -32,6 +32,7 @@ const dir = tempDir('meso-mesos-real-');
 chmodSync(dir, 0o755);
 const file = join(dir, 'cluster.yaml');
 const name = `mr${process.pid % 10000}`;
+const SUBNET = freeSubnet([245, 240, 241, 242]);
 const agentSecret = `a-${randomBytes(12).toString('hex')}`;
 const frameworkSecret = `f-${randomBytes(12).toString('hex')}`;
 const env: NodeJS.ProcessEnv = {
@@ -62,7 +63,7 @@ function yaml(o: Options = {}): string {
     'kind: Cluster',
     `name: ${name}`,
     'provider: local',
-    'local: { subnet: "198.18.245.0/24" }',
+    `local: { subnet: "${SUBNET}" }`,
     'install:',
     '  method: archive',
     `  archive: ${JSON.stringify(o.archive ?? TARBALL)}`,

@@ -96,12 +96,15 @@ const inList = (l: ZkList, e: { id: number; value: string }): boolean => l.get(e
  * election: a member c is elected when the running members of its list that have c in theirs are
  * a majority of its list (the highest id wins among several, as ZooKeeper breaks ties by id), and
  * a member follows it when a majority of its own list would vote c. A member that starts later
- * joins the leader when a majority of its list, not counting itself, already follows it.
+ * joins the leader when a majority of its list, not counting itself, already follows it. A member
+ * alone in its list runs standalone (ZooKeeper's standaloneEnabled): no other member can follow it.
  */
 function settle(w: World): { leader: string | undefined; following: Set<string> } {
   const run = [...w.members].filter(([, m]) => m.running && m.list !== undefined);
+  // A member alone in its list runs standalone: it neither votes for nor follows another.
+  const alone = (e: Entity): boolean => e.list!.size === 1;
   const voters = (list: ZkList, c: Entity): number =>
-    run.filter(([, o]) => inList(list, o) && inList(o.list!, c)).length;
+    run.filter(([, o]) => inList(list, o) && inList(o.list!, c) && (o === c || !alone(o))).length;
   let leader: string | undefined;
   let follows = new Set<string>();
   const cur = w.leader === undefined ? undefined : w.members.get(w.leader);
@@ -109,7 +112,7 @@ function settle(w: World): { leader: string | undefined; following: Set<string> 
     const kept = new Set(
       [...w.following].filter((k) => {
         const o = w.members.get(k);
-        return o?.running === true && o.list !== undefined && inList(o.list, cur);
+        return o?.running === true && o.list !== undefined && inList(o.list, cur) && !alone(o) && !alone(cur);
       }),
     );
     kept.add(w.leader!);
@@ -127,7 +130,11 @@ function settle(w: World): { leader: string | undefined; following: Set<string> 
     const c = elected[1];
     follows = new Set(
       run
-        .filter(([k, o]) => k === leader || (inList(o.list!, c) && voters(o.list!, c) >= maj(o.list!)))
+        .filter(
+          ([k, o]) =>
+            k === leader ||
+            (!alone(c) && !alone(o) && inList(o.list!, c) && voters(o.list!, c) >= maj(o.list!)),
+        )
         .map(([k]) => k),
     );
   }
@@ -135,7 +142,7 @@ function settle(w: World): { leader: string | undefined; following: Set<string> 
   for (let grew = true; grew;) {
     grew = false;
     for (const [k, m] of run) {
-      if (follows.has(k) || !inList(m.list!, lm)) continue;
+      if (follows.has(k) || !inList(m.list!, lm) || alone(lm) || alone(m)) continue;
       const others = run.filter(([o, om]) => o !== k && follows.has(o) && inList(m.list!, om));
       if (others.length >= maj(m.list!)) {
         follows.add(k);

@@ -152,3 +152,14 @@ export function leftovers(cluster: string, stateDir: string, hosts: readonly Lab
   }
   return out;
 }
+
+/**
+ * The first /24 of `candidates` (third octets of 198.18.X.0/24) that no interface on this machine
+ * uses: a lab left behind by a killed run elsewhere on the machine must not fail this suite.
+ */
+export function freeSubnet(candidates: readonly number[]): string {
+  const r = spawnSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' });
+  const used = new Set([...(r.stdout ?? '').matchAll(/inet 198\.18\.(\d+)\./g)].map((m) => Number(m[1])));
+  const x = candidates.find((c) => !used.has(c)) ?? candidates[0]!;
+  return `198.18.${x}.0/24`;
+}
