@@ -14,7 +14,6 @@ import { loadTemplates } from '../src/templates.js';
 import { isMesoError } from '../src/util/errors.js';
 import { clusterYaml, specOf } from './helpers/build.js';
 
-
 void test('zoo.cfg server lines are read by id, whatever else the file holds', () => {
   const cfg =
     '# x\ntickTime=2000\nserver.1=10.0.0.1:2888:3888\n server.12 = 10.0.0.12:2888:3888 \nserverX=1\n';

@@ -22,7 +22,8 @@ export async function planCluster(
     if (opts.cloudOnly === true) plan = cloudOnlyPlan(p);
     else {
       const seen = await observeAndPlan(p, { secrets: true, say });
-      schedule(seen.plan, seen.live); // refuses an unsafe order now rather than at apply time
+      // Refuses an unsafe order now rather than at apply time; a registry reset is shown (apply asks for the flag).
+      schedule(seen.plan, seen.live, { allowRegistryReset: true });
       plan = seen.plan;
     }
     if (opts.out !== undefined)
