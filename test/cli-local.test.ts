@@ -171,7 +171,14 @@ void describe('meso commands on local hosts', { skip: labSkip(), timeout: 20 * 6
       assert.match(pending, /^ +\+tickTime=2500$/m);
 
       // A rolling change: followers first, the leader last, as the JSON events show.
-      const leader = Object.entries(s.zookeeper.members).find(([, m]) => m === 'leader')?.[0];
+      // Asked now: the membership changes above moved the leadership.
+      const leader = Object.entries(
+        (
+          JSON.parse(meso('status', file, '--json').stdout) as {
+            zookeeper: { members: Record<string, string> };
+          }
+        ).zookeeper.members,
+      ).find(([, m]) => m === 'leader')?.[0];
       const rolled = meso('apply', file, '--auto-approve', '--json');
       assert.equal(rolled.code, 0, rolled.stderr);
       const restarts = events(rolled.stdout)
