@@ -302,8 +302,13 @@ export function zkSequence(
       .filter(([, m]) => m.running && !inList(target, m))
       .map(([k]) => k)
       .sort();
+    // Down to 1 or 2 members the round cannot keep a majority anyway: the leaving members stop
+    // first (a leaving member left running was seen, on real ZooKeeper, to win the leadership back).
+    const stopFirst = target.size <= 2;
+    if (stopFirst)
+      for (const k of leaving) act(k, 'stop', undefined, 'leaves the ensemble: stopped, disabled and masked');
     for (const k of leaving) {
-      if (k !== w.leader || target.size < 2) continue;
+      if (stopFirst || k !== w.leader || target.size < 2) continue;
       // The others elect among themselves while it is down; it then follows their leader.
       const s = act(
         k,
@@ -329,7 +334,8 @@ export function zkSequence(
       pending.delete(k);
       act(k, 'restart', target, k === w.leader ? 'the leader last' : 'followers first');
     }
-    for (const k of leaving) act(k, 'stop', undefined, 'leaves the ensemble: stopped, disabled and masked');
+    if (!stopFirst)
+      for (const k of leaving) act(k, 'stop', undefined, 'leaves the ensemble: stopped, disabled and masked');
     // A step that could not be waited for (no majority yet) is waited for at the end of its round.
     const last = steps[steps.length - 1];
     const settled = [...w.members].every(([k, x]) => !x.running || w.following.has(k));
