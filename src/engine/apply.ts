@@ -11,7 +11,7 @@ import type { Spec } from '../spec/types.js';
 import { MesoError } from '../util/errors.js';
 import { phaseDone } from '../util/timing.js';
 import { drainAgent } from '../verify/drain.js';
-import { ensembleModes, makeGate, probe, settleMesos } from '../verify/gates.js';
+import { ensembleModes, makeGate, settleMesos, zkModes } from '../verify/gates.js';
 import { ensembleVerdict } from '../verify/health.js';
 import { clearPending, markPending, recordApplied } from './ledger.js';
 import { cloudOnlyPlan, observeAndPlan } from './observe.js';
@@ -115,15 +115,8 @@ async function applyHosts(
     gate: gateFor(p, cur, say),
     drainAgent: (host, drain) => drainAgent(g, host, drain),
     zkLeader: async (hosts) => {
-      const modes = await Promise.all(
-        hosts.map((h) =>
-          probe(g, h, { zk: true, http: [] }).then(
-            (a) => a.zkMode,
-            () => undefined,
-          ),
-        ),
-      );
-      return hosts.find((_, i) => modes[i] === 'leader');
+      const modes = await zkModes(g, hosts);
+      return hosts.find((h) => modes.get(h) === 'leader');
     },
     allowRegistryReset,
     onHostApplied: async (a) => {

@@ -7,7 +7,7 @@ import type { ObservedHost } from '../plan/plan.js';
 import type { ZkMember } from '../plan/sequence.js';
 import type { Membership } from '../plan/types.js';
 import { DEFAULT_WORK_DIR, MASTER_QUORUM_FILE, ZK_CONF } from '../render/paths.js';
-import { mastersHealth, probe } from '../verify/gates.js';
+import { leadingMaster, probe } from '../verify/gates.js';
 import { gateOptions } from './prepare.js';
 import type { Session } from './prepare.js';
 
@@ -121,8 +121,7 @@ export async function membershipOf(
       });
     const from = quorums.length === 0 ? p.topology.quorum : Math.min(...quorums);
     if (from !== p.topology.quorum || removedMasters.length > 0) {
-      let leader: string | undefined;
-      for (const [name, h] of await mastersHealth(gateOptions(p), up)) if (h.elected) leader = name;
+      const leader = up.length === 0 ? undefined : await leadingMaster(gateOptions(p), up);
       input.masters = {
         running: up,
         absent: masters.filter((m) => !up.includes(m)),

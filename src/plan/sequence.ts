@@ -13,6 +13,7 @@
 // moment do more masters run than twice the lowest quorum minus one. From one master (quorum 1) to
 // more, the replicated log must be started anew: the registry is reset.
 import { MesoError } from '../util/errors.js';
+import type { MasterMembershipStep } from './types.js';
 
 /** A server list: `server.N` value by N. */
 export type ZkList = ReadonlyMap<number, string>;
@@ -379,21 +380,8 @@ export const REGISTRY_RESET = [
   'schedules, quotas and weights; apply refuses this unless it is given --allow-registry-reset',
 ];
 
-export interface MasterStep {
-  host: string;
-  action: 'start' | 'restart' | 'stop';
-  /** The --quorum written first (start, restart). */
-  quorum?: number;
-  why: string;
-  /**
-   * After the step, 'answer': wait for the master to answer (a new log needs every replica before
-   * any recovers); 'cluster': for its replica to recover and a leader with the registry recovered;
-   * 'none': nothing to wait for (a stop).
-   */
-  settle: 'answer' | 'cluster' | 'none';
-  /** Stop and keep the unit startable (registry reset), instead of disabling and masking it. */
-  stays?: boolean;
-}
+/** A master's step as the sequencer makes it (the plan adds where its log lives). */
+export type MasterStep = Omit<MasterMembershipStep, 'workDir'>;
 
 export interface MasterSequence {
   from: number;

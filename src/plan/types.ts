@@ -144,8 +144,14 @@ export interface ZkMembershipStep {
 export interface MasterMembershipStep {
   host: string;
   action: 'start' | 'restart' | 'stop';
+  /** The --quorum written first (start, restart). */
   quorum?: number;
   why: string;
+  /**
+   * After the step, 'answer': wait for the master to answer (a new log needs every replica before
+   * any recovers); 'cluster': for its replica to recover and a leader with the registry recovered;
+   * 'none': nothing to wait for (a stop).
+   */
   settle: 'answer' | 'cluster' | 'none';
   /** A stop that keeps the unit startable (registry reset); other stops disable and mask it. */
   stays?: boolean;

@@ -56,6 +56,22 @@ export async function ensembleModes(opts: GateOptions): Promise<Map<string, ZkMo
   return new Map(opts.topology.ensemble.map((h, i) => [h.name, answers[i]!.zkMode]));
 }
 
+/** ZooKeeper's role on each of these hosts, undefined where the host does not answer. */
+export async function zkModes(
+  opts: GateOptions,
+  hosts: readonly string[],
+): Promise<Map<string, ZkMode | undefined>> {
+  const modes = await Promise.all(
+    hosts.map((h) =>
+      probe(opts, h, { zk: true, http: [] }).then(
+        (a) => a.zkMode,
+        () => undefined,
+      ),
+    ),
+  );
+  return new Map(hosts.map((h, i) => [h, modes[i]]));
+}
+
 const metricsProbe = (opts: GateOptions, host: string): HttpProbe => {
   const h = opts.topology.hosts.find((x) => x.name === host)!;
   return { name: 'metrics', address: h.privateAddress, port: opts.masterPort, path: '/metrics/snapshot' };
@@ -296,16 +312,9 @@ export function makeGate(opts: GateOptions): (wave: Wave) => Promise<void> {
         // waits for the leadership to move).
         const members = wave.step?.serving ?? [];
         return until(opts, wave, 'the ZooKeeper ensemble', async () => {
-          const modes = await Promise.all(
-            members.map((h) =>
-              probe(opts, h, { zk: true, http: [] }).then(
-                (a) => a.zkMode,
-                () => undefined,
-              ),
-            ),
-          );
-          const v = ensembleVerdict(new Map(members.map((h, i) => [h, modes[i]])));
-          const leader = members.find((_, i) => modes[i] === 'leader');
+          const modes = await zkModes(opts, members);
+          const v = ensembleVerdict(modes);
+          const leader = members.find((h) => modes.get(h) === 'leader');
           if (v.ok && wave.step?.handover === true && leader === wave.hosts[0])
             return { ok: false, why: `${leader} still leads` };
           return { ok: v.ok, why: v.summary };
