@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectSsh } from '../src/transport/ssh.js';
+import { connectSsh, DEFAULT_RETRY } from '../src/transport/ssh.js';
 import type { SshConnection } from '../src/transport/ssh.js';
 import type { SshTarget } from '../src/transport/host.js';
 import { TransportStats } from '../src/transport/stats.js';
@@ -294,6 +294,43 @@ void describe('ssh transport against a real sshd', { skip }, () => {
       assert.match(e.message, /Timed out while waiting for handshake/);
       assert.equal(stats.counters('lab-1').connectAttempts, 2);
       assert.ok(Date.now() - started < 2000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+
+  void test('a deadline ends the retries: no attempt starts after it, none waits past it', async () => {
+    const port = await freePort();
+    const stats = new TransportStats();
+    // Refused at once; the retry after 0.5 s still starts before the deadline, the one after 1 s more would not.
+    const e = await fails(
+      connectSsh(target({ port }), { stats, retry: { ...DEFAULT_RETRY, deadlineAt: Date.now() + 1200 } }),
+      'SshUnreachable',
+    );
+    assert.match(e.message, /after 2 attempts: .*ECONNREFUSED/);
+    assert.equal(stats.counters('lab-1').connectAttempts, 2);
+
+    // A silent server: the attempt's handshake timeout is cut to what is left before the deadline.
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const addr = silent.address();
+    const quiet = typeof addr === 'object' && addr !== null ? addr.port : 0;
+    const stats2 = new TransportStats();
+    const started = Date.now();
+    try {
+      const timedOut = await fails(
+        connectSsh(target({ port: quiet, connectTimeoutMs: 60_000 }), {
+          stats: stats2,
+          retry: { ...DEFAULT_RETRY, deadlineAt: Date.now() + 700 },
+        }),
+        'SshUnreachable',
+      );
+      assert.match(timedOut.message, /after 1 attempt: .*Timed out while waiting for handshake/);
+      assert.equal(stats2.counters('lab-1').connectAttempts, 1);
+      // Without the cut it would wait for the 60 s handshake timeout.
+      assert.ok(Date.now() - started < 10_000, `gave up after ${Date.now() - started} ms`);
     } finally {
       for (const s of sockets) s.destroy();
       silent.close();

@@ -14,6 +14,7 @@ export interface ApplyCmdOptions {
   purgeData?: boolean;
   cloudOnly?: boolean;
   allowRegistryReset?: boolean;
+  strictHosts?: boolean;
 }
 
 const EXIT: Record<ApplyOutcome, number> = { 'no-changes': 0, applied: 0, unhealthy: 1, cancelled: 1 };
@@ -44,6 +45,7 @@ export async function applyCommand(file: string, opts: ApplyCmdOptions, io: Io):
         parallelism: Number(opts.parallelism ?? 16),
         purgeData: opts.purgeData === true,
         allowRegistryReset: opts.allowRegistryReset === true,
+        strictHosts: opts.strictHosts === true,
         cloudOnly,
         ...(expected === undefined ? {} : { expected }),
         command: `meso apply ${file}`,

@@ -46,6 +46,7 @@ function program(io: Io, result: { code: number }): Command {
     .option('--out <file>', 'save the plan as JSON')
     .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none')
     .option('--cloud-only', 'provider aws: plan the cloud resources alone, without SSH')
+    .option('--strict-hosts', 'stop at the first host that cannot be reached (no agent is skipped)')
     .action(async (file: string, opts: PlanOptions) => {
       result.code = await (await import('./plan-cmd.js')).planCommand(file, opts, io);
     });
@@ -62,6 +63,7 @@ function program(io: Io, result: { code: number }): Command {
       "accept that going from one master to more wipes the masters' replicated log (the registry is lost)",
     )
     .option('--cloud-only', 'provider aws: create and reconcile the cloud resources alone, without SSH')
+    .option('--strict-hosts', 'stop at the first host that cannot be reached (no agent is skipped)')
     .action(async (file: string, opts: ApplyCmdOptions) => {
       result.code = await (await import('./apply-cmd.js')).applyCommand(file, opts, io);
     });
@@ -70,7 +72,8 @@ function program(io: Io, result: { code: number }): Command {
     .description('check the cluster now: ZooKeeper has one leader and the rest follow')
     .argument('<file>', 'cluster file')
     .option('--json', 'print the checks as JSON')
-    .action(async (file: string, opts: { json?: boolean }) => {
+    .option('--strict-hosts', 'stop at the first host that cannot be reached (no agent is skipped)')
+    .action(async (file: string, opts: { json?: boolean; strictHosts?: boolean }) => {
       result.code = await (await import('./status-cmd.js')).statusCommand(file, opts, io);
     });
 

@@ -12,6 +12,7 @@ export interface PlanOptions {
   out?: string;
   detailedExitcode?: boolean;
   cloudOnly?: boolean;
+  strictHosts?: boolean;
 }
 
 /** `meso plan FILE`: what would change on the hosts as they are now (or, --offline, on none). */
@@ -31,11 +32,17 @@ export async function planCommand(file: string, opts: PlanOptions, io: Io): Prom
   const plan = await planCluster(
     spec,
     file,
-    { cloudOnly: opts.cloudOnly === true, ...(opts.out === undefined ? {} : { out: opts.out }) },
+    {
+      cloudOnly: opts.cloudOnly === true,
+      strictHosts: opts.strictHosts === true,
+      ...(opts.out === undefined ? {} : { out: opts.out }),
+    },
     reporter(io, false),
   );
   io.out(opts.json === true ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : planToText(plan));
   if (opts.out !== undefined && opts.json !== true)
     io.out(`Saved the plan to ${opts.out}; apply it with \`meso apply ${opts.out}\`.\n`);
-  return opts.detailedExitcode === true && plan.changes.length > 0 ? 2 : 0;
+  // Skipped hosts are work left: a pipeline asking "is there anything to do" hears yes.
+  const pending = plan.changes.length > 0 || (plan.unreachable?.length ?? 0) > 0;
+  return opts.detailedExitcode === true && pending ? 2 : 0;
 }

@@ -5,9 +5,13 @@ import type { Io } from './io.js';
 import { reporter } from './report.js';
 
 /** `meso status FILE`: ZooKeeper, the Mesos masters and agents, Marathon and the units, now. */
-export async function statusCommand(file: string, opts: { json?: boolean }, io: Io): Promise<number> {
+export async function statusCommand(
+  file: string,
+  opts: { json?: boolean; strictHosts?: boolean },
+  io: Io,
+): Promise<number> {
   const spec = await loadOrFail(file, io);
-  const s = await clusterStatus(spec, file, reporter(io, false));
+  const s = await clusterStatus(spec, file, reporter(io, false), opts.strictHosts === true);
   io.out(opts.json === true ? `${JSON.stringify(s, null, 2)}\n` : statusText(s));
   return s.healthy ? 0 : 1;
 }
@@ -37,6 +41,7 @@ function statusText(s: ClusterStatus): string {
             .join(', ')})`,
     );
   }
+  for (const [h, why] of Object.entries(s.unreachable)) lines.push(`! host/${h}: unreachable (${why})`);
   lines.push('Units:');
   for (const [h, u] of Object.entries(s.units)) {
     lines.push(

@@ -34,6 +34,8 @@ export interface ApplyOptions {
   command: string;
   /** Going from one master to more resets the registry: only with --allow-registry-reset. */
   allowRegistryReset?: boolean;
+  /** Stop at the first unreachable host instead of skipping agents within their maxUnreachable. */
+  strictHosts?: boolean;
 }
 
 /** How apply talks to whoever runs it. */
@@ -67,11 +69,12 @@ export async function applyCluster(
   try {
     p = await prepare(spec, specFile, backend, say);
     if (opts.cloudOnly) return await applyCloudOnly(p, opts, hooks);
-    const first = await observeAndPlan(p, { secrets: true, say });
+    const observeOpts = { secrets: true, say, strictHosts: opts.strictHosts === true };
+    const first = await observeAndPlan(p, observeOpts);
     if (opts.expected !== undefined) checkStillSame(opts.expected, first.plan, p.state, false);
     hooks.showPlan(first.plan);
     if (first.plan.changes.length === 0) {
-      say('done', 'no changes');
+      say('done', `no changes${skippedNote(first.plan)}`, skippedData(first.plan));
       return 'no-changes';
     }
     const scheduleOpts = { allowRegistryReset: opts.allowRegistryReset === true };
@@ -84,8 +87,9 @@ export async function applyCluster(
     if (p.toCreate.length > 0 || (p.discovery.cloud?.changes.length ?? 0) > 0) {
       await p.provider.provision(p.providerContext, p.discovery, { cloudOnly: false, runId: randomUUID() });
       await p.pool.closeAll();
+      const created = p.toCreate;
       p = await prepare(spec, specFile, backend, say);
-      cur = await observeAndPlan(p, { secrets: true, say });
+      cur = await observeAndPlan(p, { ...observeOpts, mustReach: created });
     }
     return await applyHosts(p, cur, opts, hooks);
   } finally {
@@ -152,8 +156,10 @@ async function applyHosts(
   const withMesos = p.topology.masters
     .filter((m) => installedOn(p, cur.raw, m.name, 'mesos-master'))
     .map((m) => m.name);
+  // An agent skipped as unreachable is not waited for: it was not changed and cannot register now.
+  const skipped = new Set((cur.plan.unreachable ?? []).map((u) => u.host));
   const agentsWithMesos = p.topology.agents
-    .filter((a) => installedOn(p, cur.raw, a.name, 'mesos-agent'))
+    .filter((a) => !skipped.has(a.name) && installedOn(p, cur.raw, a.name, 'mesos-agent'))
     .map((a) => a.name);
   // Agents re-register after a leader change: the cluster is settled once they are all back.
   const [v, masters] = await Promise.all([
@@ -166,9 +172,21 @@ async function applyHosts(
   const s = cur.plan.summary;
   say(
     'done',
-    `applied: ${s.create} created, ${s.update} updated, ${s.delete} deleted, ${s.restart} restarted`,
+    `applied: ${s.create} created, ${s.update} updated, ${s.delete} deleted, ${s.restart} restarted${skippedNote(cur.plan)}`,
+    skippedData(cur.plan),
   );
   return v.ok && masters?.ok !== false ? 'applied' : 'unhealthy';
+}
+
+/** `; skipped (unreachable): a, b` for the summary line, or nothing. */
+function skippedNote(plan: Plan): string {
+  const u = plan.unreachable ?? [];
+  return u.length === 0 ? '' : `; skipped (unreachable): ${u.map((x) => x.host).join(', ')}`;
+}
+
+function skippedData(plan: Plan): Record<string, unknown> | undefined {
+  const u = plan.unreachable ?? [];
+  return u.length === 0 ? undefined : { unreachable: u.map((x) => ({ host: x.host, reason: x.reason })) };
 }
 
 /** --cloud-only: create and reconcile the cloud resources; no SSH. */

@@ -13,6 +13,7 @@ import { MesoError } from '../util/errors.js';
 import { phaseDone } from '../util/timing.js';
 import { leadingMaster } from '../verify/gates.js';
 import { membershipOf } from './membership.js';
+import { reachHosts } from './reach.js';
 import { gateOptions, installedOn, templates } from './prepare.js';
 import type { Say, Session } from './prepare.js';
 
@@ -26,9 +27,9 @@ export interface Observed {
  * What the hosts lack to run their services when meso installs nothing (install.method none) or
  * Docker for install.method docker: an error, or with install.missing warn only a warning.
  */
-function checkPrograms(p: Session, raw: Observed['raw'], say: Say): void {
+function checkPrograms(p: Session, desired: DesiredState, raw: Observed['raw'], say: Say): void {
   const facts = new Map([...raw].map(([h, o]) => [h, o.facts]));
-  const missing = missingPrograms(p.spec.install.method, p.desired, facts);
+  const missing = missingPrograms(p.spec.install.method, desired, facts);
   if (missing.length === 0) return;
   const lines = missing.map((m) => `${m.program} is not on ${m.hosts.join(', ')}`);
   if (p.spec.install.method === 'docker') {
@@ -52,14 +53,26 @@ function checkPrograms(p: Session, raw: Observed['raw'], say: Say): void {
 
 export async function observeAndPlan(
   p: Session,
-  opts: { secrets: boolean; say?: Say } = { secrets: true },
+  opts: { secrets: boolean; say?: Say; strictHosts?: boolean; mustReach?: readonly string[] } = {
+    secrets: true,
+  },
 ): Promise<Observed> {
   // Against the hosts, a sensitive file is planned by its real hash (read now, never kept).
   if (opts.secrets) p.desired = await withSecretHashes(p.desired, secretReader());
-  const observable: DesiredState = {
-    ...p.desired,
-    hosts: p.desired.hosts.filter((h) => p.reachable.includes(h.host.name)),
-  };
+  const existing = p.desired.hosts.filter((h) => p.reachable.includes(h.host.name));
+  const skipped = await reachHosts(
+    p,
+    existing.map((h) => h.host.name),
+    opts.strictHosts === true,
+    opts.mustReach,
+  );
+  // An agent skipped as unreachable is neither observed nor planned: its state entry stays as it is.
+  const gone = new Set(skipped.map((u) => u.host));
+  const planned: DesiredState =
+    gone.size === 0
+      ? p.desired
+      : { ...p.desired, hosts: p.desired.hosts.filter((h) => !gone.has(h.host.name)) };
+  const observable: DesiredState = { ...p.desired, hosts: existing.filter((h) => !gone.has(h.host.name)) };
   const seen = await observeCluster({
     desired: observable,
     state: p.state,
@@ -71,19 +84,20 @@ export async function observeAndPlan(
   });
   if (p.pool.lastConnectedAt > 0) phaseDone('connect', p.pool.lastConnectedAt);
   phaseDone('observe');
-  if (opts.say !== undefined) checkPrograms(p, seen.raw, opts.say);
+  if (opts.say !== undefined) checkPrograms(p, planned, seen.raw, opts.say);
   const observed = new Map<string, ObservedHost>(seen.observed);
-  let base = buildPlan(p.desired, observed, false);
+  let base = buildPlan(planned, observed, false);
   const contents = await fetchUpdatedContents(base, p.pool.get, templates);
   if (contents.size > 0) {
     for (const [host, c] of contents) observed.set(host, { ...observed.get(host)!, contents: c });
-    base = buildPlan(p.desired, observed, false);
+    base = buildPlan(planned, observed, false);
   }
   const membership = await membershipOf(p, seen.live, observed);
   const d = p.discovery;
   const withHosts = withHostChanges(base, d.hostCreates ? p.toCreate : [], p.toRemove);
   const withCloud = d.cloud === undefined ? withHosts : withCloudChanges(withHosts, [...d.cloud.changes]);
-  const plan = membership === undefined ? withCloud : { ...withCloud, membership };
+  const withMembership = membership === undefined ? withCloud : { ...withCloud, membership };
+  const plan = skipped.length === 0 ? withMembership : { ...withMembership, unreachable: skipped };
   const now: Observed = { plan, ...seen };
   // A rolling master restart goes to the leading master last: ask Mesos which one leads.
   const restartsMasters = plan.changes.some(

@@ -12,7 +12,7 @@ import { stateBackend } from './session.js';
 export async function planCluster(
   spec: Spec,
   specFile: string,
-  opts: { cloudOnly?: boolean; out?: string },
+  opts: { cloudOnly?: boolean; out?: string; strictHosts?: boolean },
   say: Say,
 ): Promise<Plan> {
   const backend = await stateBackend(spec, specFile);
@@ -21,7 +21,7 @@ export async function planCluster(
     let plan: Plan;
     if (opts.cloudOnly === true) plan = cloudOnlyPlan(p);
     else {
-      const seen = await observeAndPlan(p, { secrets: true, say });
+      const seen = await observeAndPlan(p, { secrets: true, say, strictHosts: opts.strictHosts === true });
       // Refuses an unsafe order now rather than at apply time; a registry reset is shown (apply asks for the flag).
       schedule(seen.plan, seen.live, { allowRegistryReset: true });
       plan = seen.plan;

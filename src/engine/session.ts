@@ -2,7 +2,9 @@ import type { Spec } from '../spec/types.js';
 import { defaultStatePath, emptyState, LocalStateBackend } from '../state/local.js';
 import type { ClusterState, StateBackend } from '../state/types.js';
 import type { HostConnection, SshTarget } from '../transport/host.js';
-import { connectSsh } from '../transport/ssh.js';
+import { connectSsh, DEFAULT_RETRY } from '../transport/ssh.js';
+import type { RetryPolicy } from '../transport/ssh.js';
+import { mapLimit } from '../util/pool.js';
 import { TransportStats } from '../transport/stats.js';
 import { MesoError } from '../util/errors.js';
 import { sinceStart } from '../util/timing.js';
@@ -35,10 +37,10 @@ export class ConnectionPool {
 
   constructor(private readonly target: (name: string) => SshTarget) {}
 
-  get = (name: string): Promise<HostConnection> => {
+  get = (name: string, retry?: RetryPolicy): Promise<HostConnection> => {
     let c = this.open.get(name);
     if (c === undefined) {
-      c = connectSsh(this.target(name), { stats: this.stats });
+      c = connectSsh(this.target(name), { stats: this.stats, ...(retry === undefined ? {} : { retry }) });
       this.open.set(name, c);
       // A failed connection is not cached, so a retry in the same run connects again.
       c.then(
@@ -48,6 +50,28 @@ export class ConnectionPool {
     }
     return c;
   };
+
+  /**
+   * Connect to many hosts at once (at most `limit` handshakes in flight), each retrying until
+   * `deadlineAt` at the latest; returns the hosts that could not be reached and why.
+   */
+  async connectAll(
+    names: readonly string[],
+    opts: { limit: number; deadlineAt?: number },
+  ): Promise<Map<string, unknown>> {
+    const retry: RetryPolicy = {
+      ...DEFAULT_RETRY,
+      ...(opts.deadlineAt === undefined ? {} : { deadlineAt: opts.deadlineAt }),
+    };
+    const failed = new Map<string, unknown>();
+    await mapLimit(names, opts.limit, (n) =>
+      this.get(n, retry).then(
+        () => undefined,
+        (e: unknown) => void failed.set(n, e),
+      ),
+    );
+    return failed;
+  }
 
   /** Close one host's connection (before its machine goes away, so nothing waits on it). */
   async close(name: string): Promise<void> {

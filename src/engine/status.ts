@@ -32,9 +32,16 @@ export interface ClusterStatus {
   };
   marathon: { ok: boolean; enabled: boolean; installed: string[]; ping: Record<string, boolean> };
   units: Record<string, Record<string, string>>;
+  /** Agents that did not answer (within their maxUnreachable), by name, with the reason. */
+  unreachable: Record<string, string>;
 }
 
-export async function clusterStatus(spec: Spec, specFile: string, say: Say): Promise<ClusterStatus> {
+export async function clusterStatus(
+  spec: Spec,
+  specFile: string,
+  say: Say,
+  strictHosts = false,
+): Promise<ClusterStatus> {
   const backend = await stateBackend(spec, specFile);
   const p = await prepare(spec, specFile, backend, say, { lenient: true });
   try {
@@ -43,7 +50,7 @@ export async function clusterStatus(spec: Spec, specFile: string, say: Say): Pro
         hint: 'run meso apply first',
       });
     }
-    const seen = await observeAndPlan(p, { secrets: false });
+    const seen = await observeAndPlan(p, { secrets: false, strictHosts });
     const g = gateOptions(p);
     const modes = await ensembleModes(g);
     const zk = ensembleVerdict(modes);
@@ -123,6 +130,7 @@ export async function clusterStatus(spec: Spec, specFile: string, say: Say): Pro
         ping: Object.fromEntries(marathonHosts.map((m) => [m.name, pings.get(m.name) === true])),
       },
       units,
+      unreachable: Object.fromEntries((seen.plan.unreachable ?? []).map((u) => [u.host, u.reason])),
     };
   } finally {
     await p.pool.closeAll();

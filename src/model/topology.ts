@@ -36,7 +36,12 @@ export interface Topology {
   masters: TopologyHost[];
   agents: TopologyHost[];
   /** Agent groups in spec order, with how many of their hosts may be down at once. */
-  agentGroups: { name: string; maxUnavailable: string | number; hosts: string[] }[];
+  agentGroups: {
+    name: string;
+    maxUnavailable: string | number;
+    maxUnreachable: string | number;
+    hosts: string[];
+  }[];
   quorum: number;
   /** `a:2181,b:2181,c:2181`, members in spec order. */
   zkHosts: string;
@@ -103,6 +108,7 @@ export function deriveTopology(spec: Spec, known: ReadonlyMap<string, KnownAddre
     agentGroups: spec.agents.map((g) => ({
       name: g.group,
       maxUnavailable: g.maxUnavailable,
+      maxUnreachable: g.maxUnreachable,
       hosts: g.hosts.map((h) => h.name),
     })),
     quorum: spec.masters.quorum === 'auto' ? Math.floor(masters.length / 2) + 1 : spec.masters.quorum,

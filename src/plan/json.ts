@@ -109,6 +109,12 @@ export function planToJson(plan: Plan): Record<string, unknown> {
       description: p.description,
     })),
     ...(plan.membership === undefined ? {} : { membership: membershipJson(plan) }),
+    unreachable: (plan.unreachable ?? []).map((u) => ({
+      address: `host/${u.host}`,
+      host: u.host,
+      ip: u.address,
+      reason: u.reason,
+    })),
   };
 }
 

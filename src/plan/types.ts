@@ -1,4 +1,5 @@
 import type { ServiceName } from '../render/types.js';
+import type { UnreachableHost } from './unreachable.js';
 
 /**
  * What a change does, as Terraform shows it: + create, ~ update, - delete, -/+ replace (cloud
@@ -184,4 +185,6 @@ export interface Plan {
   summary: PlanSummary;
   /** Present when the ensemble's or the masters' membership changes. */
   membership?: Membership;
+  /** Agents that could not be reached and were skipped (within their group's maxUnreachable). */
+  unreachable?: UnreachableHost[];
 }

@@ -39,10 +39,18 @@ export function planToText(plan: Plan): string {
     ? 'planned offline, against an empty world'
     : 'planned against what the hosts have now';
   out.push(`Cluster ${plan.cluster} (provider ${plan.provider}, ${plan.hosts.length} hosts), ${where}.`);
+  const skipped = unreachableLines(plan);
   if (plan.changes.length === 0) {
-    out.push('', 'No changes. The hosts match the spec.');
+    out.push(
+      ...skipped,
+      '',
+      skipped.length === 0
+        ? 'No changes. The hosts match the spec.'
+        : 'No changes on the hosts that answered. The unreachable ones are planned once they answer.',
+    );
     return `${out.join('\n')}\n`;
   }
+  if (skipped.length > 0) out.push(...skipped, '');
   const cloud = plan.changes.flatMap((c) => (c.kind === 'cloud' ? [c] : []));
   out.push(
     cloud.length === 0
@@ -120,7 +128,16 @@ export function planToText(plan: Plan): string {
   out.push(
     `Plan: ${s.create} to create, ${s.update} to update${replace}, ${s.delete} to delete, ${s.restart} to restart.`,
   );
+  const n = plan.unreachable?.length ?? 0;
+  if (n > 0) out.push(`Skipped: ${n} unreachable host${n === 1 ? '' : 's'} (not planned, not changed).`);
   return `${out.join('\n')}\n`;
+}
+
+/** `! host/<name>: unreachable (<reason>)` for each agent the run skips, after a blank line. */
+function unreachableLines(plan: Plan): string[] {
+  const u = plan.unreachable ?? [];
+  if (u.length === 0) return [];
+  return ['', ...u.map((x) => `! host/${x.host}: unreachable (${x.reason})`)];
 }
 
 const serverList = (servers: Record<string, string> | undefined): string =>

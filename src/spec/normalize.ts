@@ -187,6 +187,8 @@ export function normalize(data: unknown): Spec {
       flags: flags(raw['flags']),
       maxUnavailable:
         typeof raw['maxUnavailable'] === 'number' ? raw['maxUnavailable'] : str(raw['maxUnavailable'], '10%'),
+      maxUnreachable:
+        typeof raw['maxUnreachable'] === 'number' ? raw['maxUnreachable'] : str(raw['maxUnreachable'], '10%'),
       drain:
         raw['drain'] === true || (raw['drain'] !== null && typeof raw['drain'] === 'object')
           ? {

@@ -122,6 +122,8 @@ export interface AgentGroupSpec extends HostGroupSpec {
   flags: Flags;
   /** How many agents of this group may be down at once during a rolling change. */
   maxUnavailable: string | number;
+  /** How many agents of this group plan and apply may skip as unreachable (an integer, or `N%`, at least 1). */
+  maxUnreachable: string | number;
   /** Drain through the master before an agent's recovery is reset; undefined: no drain. */
   drain: DrainSpec | undefined;
 }

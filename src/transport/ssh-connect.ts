@@ -15,6 +15,11 @@ export interface RetryPolicy {
   attempts: number;
   /** Pause before retry n (1-based) is delaysMs[n-1]; the last value repeats. */
   delaysMs: readonly number[];
+  /**
+   * Wall-clock time (ms since the epoch) after which no attempt starts and none waits longer:
+   * connecting a fleet in parallel is bounded by one timeout, not by hosts x attempts.
+   */
+  deadlineAt?: number;
 }
 
 /** 4 attempts: one, then retries after 0.5 s, 1 s and 2 s. */
@@ -44,12 +49,20 @@ export async function connectHop(hop: Hop, counters: HostCounters, retry: RetryP
   const verifier = await makeVerifier(hop);
   const where = `${hop.host}:${hop.port}${hop.via === undefined ? '' : ' through the bastion'}`;
   let last: unknown;
-  const attempts = Math.max(1, retry.attempts);
-  for (let i = 0; i < attempts; i++) {
-    if (i > 0) await sleep(retry.delaysMs[Math.min(i - 1, retry.delaysMs.length - 1)] ?? 0);
+  let attempts = 0;
+  const deadline = retry.deadlineAt;
+  for (let i = 0; i < Math.max(1, retry.attempts); i++) {
+    if (i > 0) {
+      const pause = retry.delaysMs[Math.min(i - 1, retry.delaysMs.length - 1)] ?? 0;
+      if (deadline !== undefined && Date.now() + pause >= deadline) break;
+      await sleep(pause);
+    }
+    const left = deadline === undefined ? hop.connectTimeoutMs : deadline - Date.now();
+    const connectTimeoutMs = Math.max(1, Math.min(hop.connectTimeoutMs, left));
     counters.connectAttempts++;
+    attempts++;
     try {
-      const session = await connectOnce(hop, privateKey, verifier);
+      const session = await connectOnce({ ...hop, connectTimeoutMs }, privateKey, verifier);
       counters.connections++;
       if (verifier.acceptedNew && hop.hostKey.policy === 'accept-new') {
         // Reported only once the login worked, so a pin is never recorded for a host we could not use.

@@ -32,6 +32,7 @@ export type MesoErrorCode =
   | 'SshKnownHostsUnreadable'
   | 'SshKeyUnreadable'
   | 'SshUnreachable'
+  | 'HostsUnreachable'
   | 'SshAuthFailed'
   | 'SshCommandTimeout'
   | 'SshConnectionLost'
