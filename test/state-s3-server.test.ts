@@ -77,6 +77,37 @@ void test('state round-trips through the server, the previous one kept as .backu
   assert.equal((JSON.parse((await text('meso/rt.state.json.backup'))!) as { serial: number }).serial, 0);
 });
 
+void test('a state with the hash of a secret is migrated on the next write, its backup too', async () => {
+  const key = 'meso/mig.state.json';
+  const old = emptyState('mig');
+  old.hosts['m1'] = {
+    address: '10.0.0.1',
+    privateAddress: '10.0.0.1',
+    files: {
+      '/etc/marathon/mesos-secret': { sha256: 'c'.repeat(64), owner: 'root', group: 'root', mode: 0o600 },
+      '/etc/mesos/zk': { sha256: 'd'.repeat(64), owner: 'root', group: 'root', mode: 0o644 },
+    },
+    directories: [],
+    services: [],
+  };
+  // As the earlier meso left it: the hash in the state and in the backup of the one before.
+  for (const k of [key, `${key}.backup`])
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: k, Body: JSON.stringify(old) }));
+  const backend = new S3StateBackend(client, BUCKET, key);
+  await backend.write({ ...(await backend.read())!, serial: 1 });
+  for (const k of [key, `${key}.backup`]) {
+    const t = (await text(k))!;
+    assert.ok(!t.includes('c'.repeat(64)), `${k} holds the secret's hash`);
+    assert.ok(t.includes('d'.repeat(64)), `${k} keeps the plain fingerprint`);
+  }
+  assert.equal((await backend.read())?.hosts['m1']?.files['/etc/marathon/mesos-secret']?.mode, 0o600);
+  // Once migrated, the backup is a server-side copy again.
+  sent.length = 0;
+  await backend.write({ ...(await backend.read())!, serial: 2 });
+  assert.ok(sent.some((r) => r.method === 'PUT' && 'x-amz-copy-source' in r.headers));
+  assert.equal((JSON.parse((await text(`${key}.backup`))!) as { serial: number }).serial, 1);
+});
+
 void test('the lock PUT, and only it, carries if-none-match: *', async () => {
   const backend = new S3StateBackend(client, BUCKET, 'meso/hdr.state.json');
   sent.length = 0;

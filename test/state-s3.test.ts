@@ -62,13 +62,15 @@ void test('read of a missing key is undefined; an existing one is parsed', async
 });
 
 void test('write backs up the previous state, then puts JSON with server-side encryption', async () => {
+  s3.on(GetObjectCommand).resolves({ Body: body(JSON.stringify({ ...emptyState('t'), serial: 2 })) });
   s3.on(CopyObjectCommand).resolves({});
   s3.on(PutObjectCommand).resolves({});
   const state = { ...emptyState('t'), serial: 3 };
   await backend().write(state);
+  // The previous state is read first: one with secrets' hashes is backed up scrubbed, not copied.
   assert.deepEqual(
     s3.calls().map((c) => c.args[0].constructor.name),
-    ['CopyObjectCommand', 'PutObjectCommand'],
+    ['GetObjectCommand', 'CopyObjectCommand', 'PutObjectCommand'],
   );
   assert.deepEqual(s3.commandCalls(CopyObjectCommand)[0]!.args[0].input, {
     Bucket: 'b',
@@ -85,10 +87,55 @@ void test('write backs up the previous state, then puts JSON with server-side en
 });
 
 void test('the first write has nothing to back up and still puts the state', async () => {
+  s3.on(GetObjectCommand).rejects(noSuchKey());
+  s3.on(PutObjectCommand).resolves({});
+  await backend().write(emptyState('t'));
+  assert.equal(s3.commandCalls(CopyObjectCommand).length, 0);
+  assert.equal(s3.commandCalls(PutObjectCommand).length, 1);
+});
+
+void test('a previous state that vanishes between the read and the copy is not backed up', async () => {
+  s3.on(GetObjectCommand).resolves({ Body: body(JSON.stringify(emptyState('t'))) });
   s3.on(CopyObjectCommand).rejects(noSuchKey());
   s3.on(PutObjectCommand).resolves({});
   await backend().write(emptyState('t'));
   assert.equal(s3.commandCalls(PutObjectCommand).length, 1);
+});
+
+/** A state as meso wrote it before sensitive records: the credentials file by its sha256. */
+const withHash = (): ReturnType<typeof emptyState> => {
+  const s = emptyState('t');
+  s.hosts['m1'] = {
+    address: '10.0.0.1',
+    privateAddress: '10.0.0.1',
+    files: {
+      '/etc/mesos/credentials.json': { sha256: 'a'.repeat(64), owner: 'root', group: 'root', mode: 0o600 },
+      '/etc/mesos/zk': { sha256: 'b'.repeat(64), owner: 'root', group: 'root', mode: 0o644 },
+    },
+    directories: [],
+    services: [],
+  };
+  return s;
+};
+
+void test('a previous state with the hash of a secret is backed up scrubbed (a put, not a copy)', async () => {
+  s3.on(GetObjectCommand, { Key: KEY }).resolves({ Body: body(JSON.stringify(withHash())) });
+  s3.on(PutObjectCommand).resolves({});
+  await backend().write({ ...withHash(), serial: 1 });
+  assert.equal(s3.commandCalls(CopyObjectCommand).length, 0);
+  const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+  assert.deepEqual(
+    puts.map((p) => [p.Key, p.ServerSideEncryption]),
+    [
+      [`${KEY}.backup`, 'AES256'],
+      [KEY, 'AES256'],
+    ],
+  );
+  for (const p of puts) {
+    assert.ok(!(p.Body as string).includes('a'.repeat(64)), `${p.Key} holds the secret's hash`);
+    assert.ok((p.Body as string).includes('b'.repeat(64)), `${p.Key} keeps the plain fingerprint`);
+  }
+  assert.equal((JSON.parse(puts[0]!.Body as string) as { serial: number }).serial, 0);
 });
 
 void test('lock puts <key>.lock with If-None-Match: * and the holder', async () => {
@@ -200,7 +247,7 @@ void test('NoSuchBucket is AwsCallFailed saying to create the bucket or fix stat
     backend().write(emptyState('t')),
     (e) =>
       isMesoError(e, 'AwsCallFailed') &&
-      e.message.startsWith(`S3 CopyObject s3://b/${KEY}.backup failed: NoSuchBucket`),
+      e.message.startsWith(`S3 GetObject s3://b/${KEY} failed: NoSuchBucket`),
   );
   assert.equal(s3.commandCalls(PutObjectCommand).length, 0, 'no state is put after a failed backup');
 });

@@ -8,6 +8,7 @@ import type { Wave } from '../apply/schedule.js';
 import { secretReader } from '../apply/secrets.js';
 import type { Plan } from '../plan/types.js';
 import type { Spec } from '../spec/types.js';
+import { writerOf } from '../state/secrets.js';
 import { MesoError } from '../util/errors.js';
 import { phaseDone } from '../util/timing.js';
 import { drainAgent } from '../verify/drain.js';
@@ -91,7 +92,7 @@ export async function applyCluster(
       p = await prepare(spec, specFile, backend, say);
       cur = await observeAndPlan(p, { ...observeOpts, mustReach: created });
     }
-    return await applyHosts(p, cur, opts, hooks);
+    return await applyHosts(p, cur, opts, hooks, writerOf(lock.info));
   } finally {
     await p?.pool.closeAll();
     await lock.release();
@@ -104,6 +105,7 @@ async function applyHosts(
   cur: Observed,
   opts: ApplyOptions,
   hooks: ApplyHooks,
+  writtenBy: string,
 ): Promise<ApplyOutcome> {
   const { say } = hooks;
   const hostsWithFiles = p.desired.hosts
@@ -124,7 +126,7 @@ async function applyHosts(
     },
     allowRegistryReset,
     onHostApplied: async (a) => {
-      recordApplied(p, a);
+      recordApplied(p, a, writtenBy);
       markPending(p.state, cur.plan, a);
       await p.save();
     },

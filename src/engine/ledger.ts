@@ -2,6 +2,8 @@
 import type { HostApplied } from '../apply/apply.js';
 import type { Wave } from '../apply/schedule.js';
 import type { Plan } from '../plan/types.js';
+import { looksSecret } from '../render/paths.js';
+import { sensitiveRecord } from '../state/secrets.js';
 import type { ClusterState } from '../state/types.js';
 import type { Session } from './prepare.js';
 
@@ -43,8 +45,11 @@ export function clearPending(state: ClusterState, w: Wave): boolean {
   return changed;
 }
 
-/** A host's files and units as apply left them. */
-export function recordApplied(p: Session, a: HostApplied): void {
+/**
+ * A host's files and units as apply left them; a sensitive file without its hash (`writtenBy`:
+ * who holds the lock, see writerOf).
+ */
+export function recordApplied(p: Session, a: HostApplied, writtenBy: string): void {
   const t = p.topology.hosts.find((h) => h.name === a.host)!;
   const h = (p.state.hosts[a.host] ??= {
     address: t.address,
@@ -53,9 +58,13 @@ export function recordApplied(p: Session, a: HostApplied): void {
     directories: [],
     services: [],
   });
-  for (const [path, fp] of a.written) h.files[path] = fp;
-  for (const path of a.deleted) delete h.files[path];
   const d = p.desired.hosts.find((x) => x.host.name === a.host)!;
+  const sensitive = new Set(d.files.filter((f) => f.sensitive).map((f) => f.path));
+  const now = new Date().toISOString();
+  for (const [path, fp] of a.written)
+    h.files[path] =
+      sensitive.has(path) || looksSecret(path, fp.mode) ? sensitiveRecord(fp, now, writtenBy) : fp;
+  for (const path of a.deleted) delete h.files[path];
   h.directories = d.directories.map((x) => ({ path: x.path, data: x.data }));
   if (a.enabled.length > 0) h.services = a.enabled;
 }

@@ -8,6 +8,7 @@ import type { Discovery, ProviderContext, ProviderRuntime } from '../providers/t
 import { renderDesiredState } from '../render/render.js';
 import type { DesiredState, ServiceName } from '../render/types.js';
 import type { Spec } from '../spec/types.js';
+import { scrubSecrets } from '../state/secrets.js';
 import type { ClusterState, StateBackend } from '../state/types.js';
 import { loadTemplates } from '../templates.js';
 import { phaseDone } from '../util/timing.js';
@@ -73,6 +74,11 @@ export async function prepare(
   const discovery = await provider.discover(ctx);
   const topology = deriveTopology(spec, discovery.addresses);
   const desired = renderDesiredState(spec, topology, templates, await readAssets(spec, specFile, opts));
+  // A state written with secrets' hashes loses them here, in memory: on disk at its next write.
+  const sensitive = new Set(
+    desired.hosts.flatMap((h) => h.files.filter((f) => f.sensitive).map((f) => f.path)),
+  );
+  Object.assign(state.hosts, scrubSecrets(state, sensitive).hosts);
   const byName = new Map(topology.hosts.map((h) => [h.name, h]));
   const pool = new ConnectionPool((name) => {
     const h = byName.get(name);

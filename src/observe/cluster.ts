@@ -3,6 +3,7 @@ import type { ObservedHost, ObservedState } from '../plan/plan.js';
 import type { Change, FileFingerprint, Plan } from '../plan/types.js';
 import type { DesiredState, ServiceName, Templates } from '../render/types.js';
 import { SERVICE_ORDER } from '../render/types.js';
+import { isSensitiveRecord } from '../state/secrets.js';
 import type { ClusterState } from '../state/types.js';
 import type { HostConnection } from '../transport/host.js';
 import { MesoError } from '../util/errors.js';
@@ -92,7 +93,14 @@ export async function observeCluster(opts: {
   for (const h of opts.desired.hosts) {
     const obs = raw.get(h.host.name)!;
     const before = opts.state?.hosts[h.host.name];
-    const host = toObservedHost(obs, Object.keys(before?.files ?? {}));
+    const files = Object.entries(before?.files ?? {});
+    const host = {
+      ...toObservedHost(
+        obs,
+        files.map(([path]) => path),
+      ),
+      sensitive: new Set(files.flatMap(([path, r]) => (isSensitiveRecord(r) ? [path] : []))),
+    };
     const pending = new Map(
       (before?.pending ?? []).map((x) => [x.service as ServiceName, { reset: x.reset === true }]),
     );

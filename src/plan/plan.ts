@@ -8,6 +8,7 @@ import type {
   HostDesiredState,
   ServiceName,
 } from '../render/types.js';
+import { looksSecret } from '../render/paths.js';
 import { servicesReading } from '../render/render.js';
 import { foreignUnits, SERVICE_ORDER } from '../render/types.js';
 
@@ -30,6 +31,8 @@ export interface ObservedHost {
   files: ReadonlyMap<string, FileFingerprint>;
   /** Paths meso managed before (from state) that it may have to delete. */
   managed: ReadonlySet<string>;
+  /** Of those, the ones the state records as sensitive: deleting them shows no hash either. */
+  sensitive?: ReadonlySet<string>;
   activeServices: ReadonlySet<ServiceName>;
   /**
    * Services systemd is running or bringing up again by itself (active, activating, reloading).
@@ -298,18 +301,20 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
     }
     const wanted = new Set(h.files.map((f) => f.path));
     for (const path of [...seen.managed].sort()) {
-      if (wanted.has(path) || !seen.files.has(path)) continue;
+      const before = seen.files.get(path);
+      if (wanted.has(path) || before === undefined) continue;
       for (const svc of servicesReading(path)) if (h.services.some((s) => s.name === svc)) feeds.add(svc);
+      const sensitive = seen.sensitive?.has(path) === true || looksSecret(path, before.mode);
       fileChanges.push({
         kind: 'file',
         address: `host/${h.host.name}/file:${path}`,
         action: 'delete',
         host: h.host.name,
         path,
-        reason: 'meso managed it and the spec no longer wants it',
-        before: seen.files.get(path),
+        reason: `meso managed it and the spec no longer wants it${sensitive ? ' (sensitive)' : ''}`,
+        before,
         after: undefined,
-        sensitive: false,
+        sensitive,
         summary: undefined,
         lines: 0,
       });

@@ -20,6 +20,20 @@ export const YUM_REPO = '/etc/yum.repos.d/meso.repo';
 export const YUM_KEY = '/etc/pki/rpm-gpg/RPM-GPG-KEY-meso';
 export const UNIT_DIR = '/etc/systemd/system';
 
+/** Where meso puts secrets whatever the spec says (the TLS key's path is the spec's own). */
+export const SECRET_PATHS: readonly string[] = [
+  CREDENTIALS_FILE,
+  AGENT_CREDENTIAL_FILE,
+  MARATHON_SECRET_FILE,
+];
+
+/**
+ * Whether a file meso wrote holds a secret, known without the spec (a file that left it): one of
+ * meso's secret paths, or mode 0600, which meso gives its sensitive files and only them.
+ */
+export const looksSecret = (path: string, mode: number): boolean =>
+  SECRET_PATHS.includes(path) || mode === 0o600;
+
 /**
  * Which services read a path of meso's layout, for files that are no longer rendered (a removed
  * attribute or flag must still restart the service that read it).

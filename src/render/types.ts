@@ -32,6 +32,7 @@ export interface DesiredFile {
   /**
    * For a sensitive file, the sha256 of its real content once its secrets were resolved (a plan
    * against the hosts does that, so a changed secret is a changed file); never the content itself.
+   * In memory only: plan output shows `(sensitive)`, and the state records no hash of such a file.
    */
   secretSha256?: string;
   /** The services that must restart when this file changes. */

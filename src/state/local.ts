@@ -4,6 +4,7 @@ import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { MesoError } from '../util/errors.js';
 import { mkdirs, writeFileAtomic } from '../util/fs.js';
+import { scrubbedBackup, scrubSecrets, stateText } from './secrets.js';
 import type { ClusterState, LockInfo, StateBackend, StateLock } from './types.js';
 
 /** `.meso/<name>.state.json` next to the spec, unless `state.path` says otherwise. */
@@ -88,9 +89,12 @@ export class LocalStateBackend implements StateBackend {
   }
 
   async write(state: ClusterState): Promise<void> {
+    const next = scrubSecrets(state);
     const previous = await readFile(this.path, 'utf8').catch(() => undefined);
-    if (previous !== undefined) await writeFileAtomic(`${this.path}.backup`, previous, 0o600);
-    await writeFileAtomic(this.path, `${JSON.stringify(state, null, 2)}\n`, 0o600);
+    // The backup keeps no hash the new state drops (a state from before sensitive records).
+    if (previous !== undefined)
+      await writeFileAtomic(`${this.path}.backup`, scrubbedBackup(previous, next) ?? previous, 0o600);
+    await writeFileAtomic(this.path, stateText(next), 0o600);
   }
 
   async lock(command: string): Promise<StateLock> {

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { MesoError } from '../util/errors.js';
 import { lockedError, newLockInfo, parseState } from './local.js';
+import { scrubbedBackup, scrubSecrets, stateText } from './secrets.js';
 import type { ClusterState, LockInfo, StateBackend, StateLock } from './types.js';
 
 interface AwsErrorShape {
@@ -71,23 +72,29 @@ export class S3StateBackend implements StateBackend {
   }
 
   async write(state: ClusterState): Promise<void> {
+    const next = scrubSecrets(state);
     // CopySource is `bucket/key`, URL-encoded; '/' stays literal so that every store reads it the same.
     const source = `${this.bucket}/${this.key.split('/').map(encodeURIComponent).join('/')}`;
     const backup = `${this.key}.backup`;
+    // A previous state with hashes the new one drops is backed up scrubbed, not copied.
+    const previous = await this.getText(this.key);
+    const scrubbed = previous === undefined ? undefined : scrubbedBackup(previous, next);
     try {
-      await this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: backup,
-          CopySource: source,
-          ServerSideEncryption: 'AES256',
-        }),
-      );
+      if (scrubbed !== undefined) await this.put(backup, scrubbed);
+      else if (previous !== undefined)
+        await this.client.send(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: backup,
+            CopySource: source,
+            ServerSideEncryption: 'AES256',
+          }),
+        );
     } catch (e) {
-      if (!missing(e)) throw this.failure('CopyObject', backup, e);
+      if (!missing(e)) throw this.failure(scrubbed === undefined ? 'CopyObject' : 'PutObject', backup, e);
     }
     try {
-      await this.put(this.key, `${JSON.stringify(state, null, 2)}\n`);
+      await this.put(this.key, stateText(next));
     } catch (e) {
       throw this.failure('PutObject', this.key, e);
     }

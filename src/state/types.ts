@@ -1,8 +1,8 @@
 import type { FileFingerprint } from '../plan/types.js';
 
 /**
- * What meso remembers about a cluster between runs. Never holds a secret: sensitive files are kept
- * as fingerprints only, like every other file.
+ * What meso remembers about a cluster between runs. Never holds a secret, nor a hash of one: a
+ * sensitive file is recorded as a SensitiveFileRecord (see state/secrets.ts for the migration).
  */
 export interface ClusterState {
   formatVersion: '1';
@@ -26,13 +26,32 @@ export interface CloudRecord {
   recordedAt: string;
 }
 
+/**
+ * A sensitive file meso wrote: that it exists, its owner and mode, when and by whom; never a hash of
+ * its content (a low-entropy secret could be brute-forced from one, and the state is shared). Change
+ * detection compares the host's file with the secret resolved at plan time, never with the state.
+ */
+export interface SensitiveFileRecord {
+  sensitive: true;
+  owner: string;
+  group: string;
+  mode: number;
+  /** ISO time of the write; for a record migrated from a hash, the time of the state that held it. */
+  writtenAt: string;
+  /** `user@machine (command)` from the lock (`root@ws (meso apply c.yaml)`); `unknown` if migrated. */
+  writtenBy: string;
+}
+
+/** A file meso wrote: a plain file by its fingerprint, a sensitive one without any hash. */
+export type FileRecord = FileFingerprint | SensitiveFileRecord;
+
 export interface HostState {
   address: string;
   privateAddress: string;
   /** The SSH host key pinned for this host (`ssh-ed25519 AAAA...`), when meso pinned one. */
   hostKey?: string;
   /** Every file meso wrote, by path, as it left it. */
-  files: Record<string, FileFingerprint>;
+  files: Record<string, FileRecord>;
   /** Directories meso created; data directories survive `meso destroy` unless purged. */
   directories: { path: string; data: boolean }[];
   /** Units meso enabled. */
