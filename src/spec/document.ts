@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import { isMap, isScalar, isSeq, Lexer, LineCounter, Parser, parseDocument, visit } from 'yaml';
 import type { Document, Node } from 'yaml';
 import type { Diagnostic, LocatedDiagnostic, SpecPath } from './diagnostics.js';
 
@@ -16,7 +16,42 @@ export interface ParsedYaml {
   errors: LocatedDiagnostic[];
 }
 
+/**
+ * A cluster file nests a few levels. Far deeper input (`[[[[...` 10,000 times) exhausts the stack of
+ * the YAML composer, which then reports "Maximum call stack size exceeded" at a place that depends
+ * on the stack size; refusing it first gives the same message and position every time.
+ */
+export const MAX_DEPTH = 64;
+
+/**
+ * Where the input first nests deeper than MAX_DEPTH. The parser is fed one token at a time and its
+ * stack of open nodes checked, so that a megabyte of `[` stops after 64 tokens (parsing it all
+ * takes seconds).
+ */
+function tooDeep(text: string): { line: number; col: number } | undefined {
+  const lines = new LineCounter();
+  lines.addNewLine(0);
+  const parser = new Parser(lines.addNewLine);
+  for (const lexeme of new Lexer().lex(text)) {
+    for (const _ of parser.next(lexeme)); // the parse itself is parseDocument's
+    if (parser.stack.length > MAX_DEPTH) return lines.linePos(parser.offset);
+  }
+  return undefined;
+}
+
 export function parseYaml(text: string, file: string): ParsedYaml {
+  const deep = tooDeep(text);
+  if (deep !== undefined) {
+    const at = { file, line: deep.line, col: deep.col };
+    const error: LocatedDiagnostic = {
+      ...at,
+      severity: 'error',
+      path: [],
+      message: `invalid YAML: nested more than ${MAX_DEPTH} levels deep`,
+      fix: 'a cluster file nests a few levels; remove the extra brackets or indentation',
+    };
+    return { source: { file, data: undefined, locate: (d) => ({ ...d, ...at }) }, errors: [error] };
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
   const errors: LocatedDiagnostic[] = doc.errors.map((e) => {
