@@ -36,3 +36,8 @@ void test("an archive's sha256 is read from the cache while the file is unchange
   assert.equal(await fileSha256(file, cache), sha('second build'));
   assert.equal(await fileSha256(file, join(file, 'not-a-dir', 'sha256.json')), sha('second build'));
 });
+
+void test('a device is not hashed: /dev/zero would be read forever', async () => {
+  const cache = join(tempDir('meso-hash-'), 'sha256.json');
+  await assert.rejects(fileSha256('/dev/zero', cache), { code: 'not a regular file' });
+});

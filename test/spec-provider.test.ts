@@ -70,6 +70,21 @@ void describe('rule provider: local', () => {
     ]);
   });
 
+  void test('more local hosts than a /24 has addresses for is one error at the count', () => {
+    expectClean(validate(yaml(...head, 'masters:', '  count: 3', 'agents: [{ group: g, count: 241 }]')));
+    const text = yaml(...head, 'masters:', '  count: 3', 'agents: [{ group: g, count: 65536 }]');
+    expectDiagnostics(validate(text), [
+      {
+        severity: 'error',
+        line: 7,
+        col: 29,
+        message: 'more than 244 local hosts: local.subnet (a /24) has addresses for 244',
+        fix: 'use fewer hosts',
+        path: 'agents[0].count',
+      },
+    ]);
+  });
+
   void test('a local host listed by name only is fine', () => {
     expectClean(
       validate(yaml(...head, 'masters:', '  hosts: [{ name: m1 }]', 'agents: [{ group: g, count: 1 }]')),

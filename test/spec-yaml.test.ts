@@ -117,6 +117,22 @@ void describe('YAML syntax errors', () => {
     assert.match(result.diagnostics[0]!.message, /^invalid YAML: .*alias/i);
   });
 
+  void test('deep nesting is refused at the same place every time, not by a stack overflow', () => {
+    for (const deep of [
+      '['.repeat(500_000),
+      `${'{a: '.repeat(10_000)}1${'}'.repeat(10_000)}`,
+      '- '.repeat(50_000),
+    ]) {
+      const result = validate(base({ 7: `    - ${deep}` }));
+      assert.equal(result.spec, undefined);
+      assert.equal(result.diagnostics.length, 1);
+      const [d] = result.diagnostics;
+      assert.match(d!.message, /^invalid YAML: nested more than 64 levels deep$/);
+      assert.equal(d!.line, 7);
+      assert.ok(d!.col > 60 && d!.col < 300, String(d!.col));
+    }
+  });
+
   void test('a valid anchor and alias are resolved before validation', () => {
     const spec = expectClean(
       validate(

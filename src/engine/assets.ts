@@ -13,6 +13,14 @@ function specPath(specFile: string, p: string): string {
   return isAbsolute(p) ? p : resolve(dirname(specFile), p);
 }
 
+/**
+ * Only regular files are read: a device or a pipe named in the spec (`install.archive: /dev/zero`)
+ * would be read forever. The error reads like a failed open, `cannot read PATH: not a regular file`.
+ */
+function notRegular(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${path} is not a regular file`), { code: 'not a regular file' });
+}
+
 async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -31,6 +39,7 @@ export function hashCachePath(): string {
  */
 export async function fileSha256(path: string, cacheFile = hashCachePath()): Promise<string> {
   const st = await stat(path, { bigint: true });
+  if (!st.isFile()) throw notRegular(path);
   const key = [resolve(path), st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs].join(':');
   let cache: Record<string, string>;
   try {
@@ -57,6 +66,7 @@ async function text(specFile: string, p: string, field: string, lenient: boolean
   const path = specPath(specFile, p);
   let content: string;
   try {
+    if (!(await stat(path)).isFile()) throw notRegular(path);
     content = await readFile(path, 'utf8');
   } catch (e) {
     if (lenient) return `(${path} could not be read)\n`;

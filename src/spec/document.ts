@@ -1,5 +1,5 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
-import type { Document, Node } from 'yaml';
+import { Composer, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, visit, YAMLParseError } from 'yaml';
+import type { CST, Document, Node } from 'yaml';
 import type { Diagnostic, LocatedDiagnostic, SpecPath } from './diagnostics.js';
 
 /** A parsed cluster file that can say where any path of it is written. */
@@ -16,9 +16,65 @@ export interface ParsedYaml {
   errors: LocatedDiagnostic[];
 }
 
+/**
+ * A cluster file nests a few levels. Far deeper input (`[[[[...` 10,000 times) exhausts the stack of
+ * the YAML composer, which then reports "Maximum call stack size exceeded" at a place that depends
+ * on the stack size; refusing it first gives the same message and position every time.
+ */
+export const MAX_DEPTH = 64;
+
+/**
+ * The syntax tree of `text`, or the offset where it first nests deeper than MAX_DEPTH. The parser is
+ * fed one token at a time and its stack of open nodes checked, so that a megabyte of `[` stops
+ * after 64 tokens (parsing it all takes seconds).
+ */
+function parseTokens(text: string, lines: LineCounter): CST.Token[] | { deep: number } {
+  const parser = new Parser(lines.addNewLine);
+  lines.addNewLine(0);
+  const tokens: CST.Token[] = [];
+  for (const lexeme of new Lexer().lex(text)) {
+    tokens.push(...parser.next(lexeme));
+    if (parser.stack.length > MAX_DEPTH) return { deep: parser.offset };
+  }
+  tokens.push(...parser.end());
+  return tokens;
+}
+
+/** The first document of the syntax tree, as the yaml package's parseDocument makes it. */
+function compose(tokens: CST.Token[], length: number): Document.Parsed {
+  let doc: Document.Parsed | undefined;
+  for (const d of new Composer({ uniqueKeys: true, strict: true }).compose(tokens, true, length)) {
+    if (doc === undefined) doc = d;
+    else {
+      doc.errors.push(
+        new YAMLParseError(
+          [d.range[0], d.range[1]],
+          'MULTIPLE_DOCS',
+          'a second document starts here; a cluster file is one document',
+        ),
+      );
+      break;
+    }
+  }
+  // compose() with forceDoc yields at least one document, empty for an empty text.
+  return doc!;
+}
+
 export function parseYaml(text: string, file: string): ParsedYaml {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  const tokens = parseTokens(text, lineCounter);
+  if (!Array.isArray(tokens)) {
+    const at = { file, ...lineCounter.linePos(tokens.deep) };
+    const error: LocatedDiagnostic = {
+      ...at,
+      severity: 'error',
+      path: [],
+      message: `invalid YAML: nested more than ${MAX_DEPTH} levels deep`,
+      fix: 'a cluster file nests a few levels; remove the extra brackets or indentation',
+    };
+    return { source: { file, data: undefined, locate: (d) => ({ ...d, ...at }) }, errors: [error] };
+  }
+  const doc = compose(tokens, text.length);
   const errors: LocatedDiagnostic[] = doc.errors.map((e) => {
     const pos = lineCounter.linePos(e.pos[0]);
     return {

@@ -1,13 +1,34 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { MesoError } from '../util/errors.js';
 import { validateText } from './validate.js';
 import type { Validation } from './validate.js';
 
+/**
+ * A cluster file is a few KB (the 1,000 hosts of bench/grid.ts take 55 KB). The YAML parser needs a
+ * second for 256 KB of hostile input such as `- - - ...` inside brackets and four for 1 MB, so
+ * larger files are refused unparsed; and a device such as /dev/zero is not read forever.
+ */
+export const MAX_SPEC_BYTES = 256 * 1024;
+
+/** At most MAX_SPEC_BYTES + 1 bytes of `file` (a pipe or device is read as far as that, not to its end). */
+async function readCapped(file: string): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_SPEC_BYTES + 1);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < buf.length; n += got)
+      got = (await handle.read(buf, n, buf.length - n, null)).bytesRead;
+    return buf.subarray(0, n);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Read and validate a cluster file. Unreadable files are a MesoError; invalid ones come back as diagnostics. */
 export async function loadSpecFile(file: string): Promise<Validation> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readCapped(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
@@ -22,5 +43,10 @@ export async function loadSpecFile(file: string): Promise<Validation> {
       hint: 'give the path of a cluster file, e.g. clusters/ha.yaml',
     });
   }
-  return validateText(text, file);
+  if (bytes.length > MAX_SPEC_BYTES) {
+    throw new MesoError('SpecInvalid', `${file} is larger than ${MAX_SPEC_BYTES / 1024} KiB`, {
+      hint: 'a cluster file is a few KB; check that this is the cluster file',
+    });
+  }
+  return validateText(bytes.toString('utf8'), file);
 }

@@ -2,6 +2,11 @@
  * Addresses for `local` hosts: a host keeps the address it was given (from state); a new host gets
  * the lowest free one from .11 up. Pure, so adding a host never moves another.
  */
+const FIRST = 11;
+const LAST = 254;
+/** How many local hosts one /24 subnet has addresses for. */
+export const LOCAL_HOSTS_MAX = LAST - FIRST + 1;
+
 export function allocateAddresses(
   names: readonly string[],
   subnet: string,
@@ -12,7 +17,7 @@ export function allocateAddresses(
   const prefix = m[1]!;
   const used = new Set([...existing.values()]);
   const out = new Map<string, string>();
-  let next = 11;
+  let next = FIRST;
   for (const name of names) {
     const have = existing.get(name);
     if (have !== undefined) {
@@ -20,7 +25,7 @@ export function allocateAddresses(
       continue;
     }
     while (used.has(`${prefix}.${next}`)) next++;
-    if (next > 254) throw new Error(`subnet ${subnet} has no free address for ${name}`);
+    if (next > LAST) throw new Error(`subnet ${subnet} has no free address for ${name}`);
     const a = `${prefix}.${next}`;
     used.add(a);
     out.set(name, a);

@@ -3,14 +3,26 @@ import { hostEntries } from '../../model/hosts.js';
 import type { Diagnostic } from '../../spec/diagnostics.js';
 import { err, PACKAGE_NAME, rawAt, SAFE, warn } from '../../spec/rule-helpers.js';
 import type { Rule } from '../../spec/rule-helpers.js';
+import { LOCAL_HOSTS_MAX } from './addresses.js';
 
 /** The checks of a spec whose provider is local (the caller checks that it is). */
 export const rules: Rule = ({ spec, raw }) => {
   const out: Diagnostic[] = [];
+  const names = new Set<string>();
   for (const e of hostEntries(spec)) {
     if (e.host.address !== undefined)
       out.push(
         err([...e.path, 'address'], 'local hosts get their addresses from local.subnet', 'remove address:'),
+      );
+    names.add(e.host.name);
+    // Reported once, at the first host past the limit.
+    if (names.size === LOCAL_HOSTS_MAX + 1)
+      out.push(
+        err(
+          e.path,
+          `more than ${LOCAL_HOSTS_MAX} local hosts: local.subnet (a /24) has addresses for ${LOCAL_HOSTS_MAX}`,
+          'use fewer hosts, or a static or aws cluster for more',
+        ),
       );
   }
   const m = /^198\.(18|19)\.(\d{1,3})\.0\/24$/.exec(spec.local.subnet);
