@@ -118,7 +118,9 @@ void test('a lock held elsewhere (412 PreconditionFailed) is StateLocked naming 
       isMesoError(e, 'StateLocked') &&
       e.message ===
         `state s3://b/${KEY} is locked by pid 4242 of deploy@ci-runner-7 (\`meso apply c.yaml\`, since 2024-05-01T10:00:00.000Z)` &&
-      /wait for that run to finish; if it died, run `meso force-unlock FILE`/.test(e.hint ?? ''),
+      /wait for that run to finish \(`--lock-timeout 15m` waits for it\); if it died, run `meso force-unlock FILE`/.test(
+        e.hint ?? '',
+      ),
   );
 });
 

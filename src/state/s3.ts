@@ -6,7 +6,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { MesoError } from '../util/errors.js';
-import { lockedError, newLockInfo, parseState } from './local.js';
+import { parseState } from './local.js';
+import { lockedError, newLockInfo } from './lock.js';
 import type { ClusterState, LockInfo, StateBackend, StateLock } from './types.js';
 
 interface AwsErrorShape {
