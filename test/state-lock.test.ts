@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { takeLock } from '../src/engine/lock.js';
 import { LocalStateBackend } from '../src/state/local.js';
-import { holderGone, lockWaiting, newLockInfo, processStartTime } from '../src/state/lock.js';
+import { holderGone, lockWaiting, newLockInfo, processStartTime, startTimeOf } from '../src/state/lock.js';
 import type { LockInfo } from '../src/state/types.js';
 import { formatAge, parseDuration } from '../src/util/duration.js';
 import { isMesoError } from '../src/util/errors.js';
@@ -31,8 +31,10 @@ void test(
   'field 22 of /proc/<pid>/stat is read after the last ")", whatever the command name',
   { skip: linux },
   () => {
-    const own = readFileSync('/proc/self/stat', 'utf8');
-    assert.ok(own.length > 0);
+    // pid (comm) state ppid ...: field 22 is the start time; this comm holds spaces and parentheses.
+    const fields = Array.from({ length: 50 }, (_, i) => String(i + 3)).join(' ');
+    assert.equal(startTimeOf(`4242 (meso (x) y) ${fields}`), '22');
+    assert.equal(startTimeOf('garbage'), undefined);
     const mine = processStartTime(process.pid);
     assert.match(mine ?? '', /^\d+$/);
     assert.equal(processStartTime(process.pid), mine, 'stable for one process');

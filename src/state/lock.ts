@@ -28,13 +28,18 @@ const pidNamespace = (): string | undefined => readOr(() => readlinkSync('/proc/
  */
 export function processStartTime(pid: number): string | undefined {
   const stat = readOr(() => readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  // Field 2 (the command name, in parentheses) may hold spaces and ')': fields 3.. follow the last ')'.
-  const close = stat?.lastIndexOf(')') ?? -1;
-  if (stat === undefined || close < 0) return undefined;
-  return stat
-    .slice(close + 1)
-    .trim()
-    .split(/\s+/)[22 - 3];
+  return stat === undefined ? undefined : startTimeOf(stat);
+}
+
+/** Field 2 (the command name, in parentheses) may hold spaces and ')': fields 3.. follow the last ')'. */
+export function startTimeOf(stat: string): string | undefined {
+  const close = stat.lastIndexOf(')');
+  return close < 0
+    ? undefined
+    : stat
+        .slice(close + 1)
+        .trim()
+        .split(/\s+/)[22 - 3];
 }
 
 function alive(pid: number): boolean {
