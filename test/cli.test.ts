@@ -3,8 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { ROOT, spawnMeso } from './helpers/cli.js';
+import { deadHolder, holder } from './helpers/lock-race.js';
 
 const made: string[] = [];
 const tmp = (): string => {
@@ -77,15 +78,15 @@ void describe('meso validate', () => {
     for (const r of [syntax, empty, missing]) noStack(r.stderr);
   });
 
-  void test('a file over 1 MiB and a device are refused unparsed, quickly', () => {
+  void test('a file over 640 KiB and a device are refused unparsed, quickly', () => {
     const dir = tmp();
     // `- - - ...` in brackets: about a second per 256 KB for the YAML parser.
-    writeFileSync(join(dir, 'big.yaml'), `a: { b: ${'- '.repeat(600_000)}}\n`);
+    writeFileSync(join(dir, 'big.yaml'), `a: { b: ${'- '.repeat(400_000)}}\n`);
     for (const file of [join(dir, 'big.yaml'), '/dev/zero']) {
       const t0 = Date.now();
       const r = spawnMeso(['validate', file]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /error: .* is larger than 1024 KiB\nhint: a cluster file is a few KB/);
+      assert.match(r.stderr, /error: .* is larger than 640 KiB\nhint: a cluster file is a few KB/);
       assert.ok(Date.now() - t0 < 5_000, `${file}: ${Date.now() - t0} ms`);
       noStack(r.stderr);
     }
@@ -288,4 +289,85 @@ void describe('meso force-unlock', () => {
     assert.equal(existsSync(join(dir, '.meso', 'dev.lock')), false);
     assert.match(spawnMeso(['force-unlock', file]).stdout, /was not locked/);
   });
+});
+
+void describe('state locks: takeover and --lock-timeout', () => {
+  const cluster = (): { file: string; state: string } => {
+    const dir = tmp();
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, readFileSync(join(ROOT, 'clusters', 'dev.yaml'), 'utf8'));
+    return { file, state: join(dir, '.meso', 'dev.state.json') };
+  };
+
+  void test('a malformed --lock-timeout is a usage error, without a stack', () => {
+    const { file } = cluster();
+    for (const cmd of ['apply', 'destroy']) {
+      const r = spawnMeso([cmd, file, '--auto-approve', '--lock-timeout', '15x']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(
+        r.stderr,
+        "error: --lock-timeout '15x' is not a duration\nhint: give a number with a unit: --lock-timeout 30s, 15m or 1h (0s: do not wait)\n",
+      );
+    }
+  });
+
+  void test(
+    'destroy takes over the lock of a killed run and says so in one line',
+    { skip: process.platform !== 'linux' },
+    async () => {
+      const { file, state } = cluster();
+      const dead = await deadHolder(state);
+      const r = spawnMeso(['destroy', file, '--auto-approve']);
+      assert.equal(r.code, 0, r.stderr);
+      const notices = r.stderr.split('\n').filter((l) => l.includes('took over'));
+      assert.equal(notices.length, 1, r.stderr);
+      assert.match(
+        notices[0]!,
+        new RegExp(
+          `took over the state lock of pid ${dead.pid} \\(.*meso apply race\\.yaml.*\\), which is no longer running$`,
+        ),
+      );
+    },
+  );
+
+  void test('--lock-timeout waits for a live holder, then fails as StateLocked', async () => {
+    const { file, state } = cluster();
+    const { LocalStateBackend } = await import('../src/state/local.js');
+    const held = await new LocalStateBackend(state).lock('meso apply other.yaml');
+    const r = spawnMeso(['apply', file, '--auto-approve', '--lock-timeout', '1s']);
+    await held.release();
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /is locked by pid \d+ .*meso apply other\.yaml.*; waiting up to 1s for it\n/);
+    assert.match(r.stderr, new RegExp(`\nerror: state .* is locked by pid ${process.pid} `));
+    noStack(r.stderr);
+  });
+
+  void test(
+    '--lock-timeout: the holder ends while meso waits; meso goes on',
+    { skip: process.platform !== 'linux' },
+    async () => {
+      const { file, state } = cluster();
+      const h = await holder(state);
+      const child = spawn(process.execPath, [
+        `${ROOT}bin/meso.js`,
+        'destroy',
+        file,
+        '--auto-approve',
+        '--lock-timeout',
+        '5m',
+      ]);
+      let stderr = '';
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      while (!stderr.includes('waiting up to 5m 0s')) {
+        if (child.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // The holder exits without releasing: its lock is then a gone holder's, taken over at the next try.
+      await h.stop('exit');
+      assert.equal(await closed, 0, stderr);
+      assert.match(stderr, new RegExp(`took over the state lock of pid ${h.info.pid} `));
+      assert.match(stderr, /nothing to destroy/);
+    },
+  );
 });

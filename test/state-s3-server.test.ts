@@ -190,3 +190,81 @@ void test(
     assert.equal(await a.forceUnlock(), undefined);
   },
 );
+
+/** Wait until `done()`; the deadline only stops a broken test from hanging, no timing is asserted. */
+async function until(done: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+const lockOn = async (key: string): Promise<LockInfo | undefined> => {
+  const t = await text(key);
+  return t === undefined ? undefined : (JSON.parse(t) as LockInfo);
+};
+
+/** A client of its own for one holder: its requests, and a wait for its next lock write to land. */
+function holderClient(): { c: S3Client; mine: Sent[]; nextPut: () => Promise<void> } {
+  const mine: Sent[] = [];
+  const c = s3Client('us-east-1', endpoint);
+  let landed: () => void = () => undefined;
+  c.middlewareStack.add(
+    (next) => async (args) => {
+      const r = args.request as Sent;
+      mine.push({ method: r.method, path: r.path, headers: { ...r.headers } });
+      const out = await next(args);
+      if (r.method === 'PUT') landed();
+      return out;
+    },
+    { step: 'finalizeRequest', name: 'recordHolder' },
+  );
+  return { c, mine, nextPut: () => new Promise<void>((resolve) => (landed = resolve)) };
+}
+
+void test('the heartbeat is renewed on the server while the run holds the lock', async () => {
+  const key = 'meso/hb.state.json';
+  const h = holderClient();
+  const lock = await new S3StateBackend(h.c, BUCKET, key, { renewMs: 300 }).lock('meso apply c.yaml');
+  // Read right after a renewal has landed, never while one is being written (s3rver's writes are not atomic).
+  await h.nextPut();
+  const renewed = (await lockOn(`${key}.lock`))!;
+  assert.ok(Date.parse(renewed.renewedAt!) > Date.parse(lock.info.startedAt), JSON.stringify(renewed));
+  assert.deepEqual({ ...renewed, renewedAt: lock.info.renewedAt }, lock.info, 'only renewedAt changes');
+  // The renewal re-read the lock and put it with if-match on the ETag it read (s3rver ignores it).
+  const renewals = h.mine.filter((r) => r.method === 'PUT').slice(1);
+  assert.ok(renewals.length >= 1);
+  for (const r of renewals) {
+    assert.match(r.headers['if-match'] ?? '', /^"[0-9a-f]{32}"$/);
+    assert.equal(r.headers['if-none-match'], undefined);
+  }
+  await lock.release();
+  assert.equal(await text(`${key}.lock`), undefined, 'released: no renewal puts it back');
+  h.c.destroy();
+});
+
+void test('after a force-unlock the old holder’s heartbeat stops and leaves the new lock alone', async () => {
+  const key = 'meso/hb2.state.json';
+  // The old holder has its own client, so that its requests can be told apart.
+  const h = holderClient();
+  const old = await new S3StateBackend(h.c, BUCKET, key, { renewMs: 500 }).lock('meso apply a.yaml');
+  // Right after one of its renewals has landed, so that none is in flight across the swap (s3rver does
+  // not enforce If-Match, which is what closes that window on AWS).
+  await h.nextPut();
+  const other = new S3StateBackend(client, BUCKET, key);
+  assert.equal((await other.forceUnlock())?.id, old.info.id);
+  const theirs = await other.lock('meso apply b.yaml');
+  const from = h.mine.length;
+  await until(() => h.mine.slice(from).some((r) => r.method === 'GET'), 'the old holder to look again');
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.deepEqual(
+    h.mine.slice(from).map((r) => r.method),
+    ['GET'],
+    'one look, no write, then no more renewals',
+  );
+  assert.deepEqual(await lockOn(`${key}.lock`), theirs.info);
+  await old.release();
+  assert.deepEqual(await lockOn(`${key}.lock`), theirs.info, 'the old release leaves it too');
+  await theirs.release();
+  h.c.destroy();
+});

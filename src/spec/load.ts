@@ -6,9 +6,9 @@ import type { Validation } from './validate.js';
 /**
  * A cluster file is a few KB; the 10,000 agents of bench/grid.ts take 539 KB. The YAML parser needs
  * about a second per 256 KB of hostile input such as `- - - ...` inside brackets, so files over
- * 1 MiB are refused unparsed; and a device such as /dev/zero is not read forever.
+ * 640 KiB are refused unparsed; and a device such as /dev/zero is not read forever.
  */
-export const MAX_SPEC_BYTES = 1024 * 1024;
+export const MAX_SPEC_BYTES = 640 * 1024;
 
 /** At most MAX_SPEC_BYTES + 1 bytes of `file` (a pipe or device is read as far as that, not to its end). */
 async function readCapped(file: string): Promise<Buffer> {
