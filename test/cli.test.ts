@@ -3,8 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { ROOT, spawnMeso } from './helpers/cli.js';
+import { deadHolder, holder } from './helpers/lock-race.js';
 
 const made: string[] = [];
 const tmp = (): string => {
@@ -274,4 +275,85 @@ void describe('meso force-unlock', () => {
     assert.equal(existsSync(join(dir, '.meso', 'dev.lock')), false);
     assert.match(spawnMeso(['force-unlock', file]).stdout, /was not locked/);
   });
+});
+
+void describe('state locks: takeover and --lock-timeout', () => {
+  const cluster = (): { file: string; state: string } => {
+    const dir = tmp();
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, readFileSync(join(ROOT, 'clusters', 'dev.yaml'), 'utf8'));
+    return { file, state: join(dir, '.meso', 'dev.state.json') };
+  };
+
+  void test('a malformed --lock-timeout is a usage error, without a stack', () => {
+    const { file } = cluster();
+    for (const cmd of ['apply', 'destroy']) {
+      const r = spawnMeso([cmd, file, '--auto-approve', '--lock-timeout', '15x']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(
+        r.stderr,
+        "error: --lock-timeout '15x' is not a duration\nhint: give a number with a unit: --lock-timeout 30s, 15m or 1h (0s: do not wait)\n",
+      );
+    }
+  });
+
+  void test(
+    'destroy takes over the lock of a killed run and says so in one line',
+    { skip: process.platform !== 'linux' },
+    async () => {
+      const { file, state } = cluster();
+      const dead = await deadHolder(state);
+      const r = spawnMeso(['destroy', file, '--auto-approve']);
+      assert.equal(r.code, 0, r.stderr);
+      const notices = r.stderr.split('\n').filter((l) => l.includes('took over'));
+      assert.equal(notices.length, 1, r.stderr);
+      assert.match(
+        notices[0]!,
+        new RegExp(
+          `took over the state lock of pid ${dead.pid} \\(.*meso apply race\\.yaml.*\\), which is no longer running$`,
+        ),
+      );
+    },
+  );
+
+  void test('--lock-timeout waits for a live holder, then fails as StateLocked', async () => {
+    const { file, state } = cluster();
+    const { LocalStateBackend } = await import('../src/state/local.js');
+    const held = await new LocalStateBackend(state).lock('meso apply other.yaml');
+    const r = spawnMeso(['apply', file, '--auto-approve', '--lock-timeout', '1s']);
+    await held.release();
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /is locked by pid \d+ .*meso apply other\.yaml.*; waiting up to 1s for it\n/);
+    assert.match(r.stderr, new RegExp(`\nerror: state .* is locked by pid ${process.pid} `));
+    noStack(r.stderr);
+  });
+
+  void test(
+    '--lock-timeout: the holder ends while meso waits; meso goes on',
+    { skip: process.platform !== 'linux' },
+    async () => {
+      const { file, state } = cluster();
+      const h = await holder(state);
+      const child = spawn(process.execPath, [
+        `${ROOT}bin/meso.js`,
+        'destroy',
+        file,
+        '--auto-approve',
+        '--lock-timeout',
+        '5m',
+      ]);
+      let stderr = '';
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      while (!stderr.includes('waiting up to 5m 0s')) {
+        if (child.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // The holder exits without releasing: its lock is then a gone holder's, taken over at the next try.
+      await h.stop('exit');
+      assert.equal(await closed, 0, stderr);
+      assert.match(stderr, new RegExp(`took over the state lock of pid ${h.info.pid} `));
+      assert.match(stderr, /nothing to destroy/);
+    },
+  );
 });

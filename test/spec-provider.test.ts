@@ -355,6 +355,21 @@ void describe('rule provider: state and install', () => {
     assert.equal(expectClean(validate(text)).state.endpoint, 'http://127.0.0.1:9000');
   });
 
+  void test('state.lockTimeoutSeconds is 600 unless given; it is an integer of at least 1', () => {
+    assert.equal(expectClean(validate(base({}))).state.lockTimeoutSeconds, 600);
+    const text = (v: string): string =>
+      base({}, 'state:', '  backend: s3', '  bucket: b', `  lockTimeoutSeconds: ${v}`);
+    assert.equal(expectClean(validate(text('30'))).state.lockTimeoutSeconds, 30);
+    for (const [bad, message] of [
+      ['0', 'number 0 must be >= 1'],
+      ['1.5', 'expected integer, got number 1.5'],
+      ['"10m"', "expected integer, got '10m'"],
+    ] as const)
+      expectDiagnostics(validate(text(bad)), [
+        { severity: 'error', line: 15, col: 23, message, path: 'state.lockTimeoutSeconds' },
+      ]);
+  });
+
   void test('install.method archive without an archive is an error at install', () => {
     expectDiagnostics(validate(base({}, 'install:', '  method: archive')), [
       {

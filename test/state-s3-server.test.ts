@@ -159,3 +159,74 @@ void test(
     assert.equal(await a.forceUnlock(), undefined);
   },
 );
+
+/** Wait until `done()`; the deadline only stops a broken test from hanging, no timing is asserted. */
+async function until(done: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+const lockOn = async (key: string): Promise<LockInfo | undefined> => {
+  const t = await text(key);
+  return t === undefined ? undefined : (JSON.parse(t) as LockInfo);
+};
+
+void test('the heartbeat is renewed on the server while the run holds the lock', async () => {
+  const key = 'meso/hb.state.json';
+  const backend = new S3StateBackend(client, BUCKET, key, { renewMs: 20 });
+  sent.length = 0;
+  const lock = await backend.lock('meso apply c.yaml');
+  await until(
+    async () => Date.parse((await lockOn(`${key}.lock`))?.renewedAt ?? '') > Date.parse(lock.info.startedAt),
+    'renewedAt to advance',
+  );
+  const renewed = (await lockOn(`${key}.lock`))!;
+  assert.deepEqual({ ...renewed, renewedAt: lock.info.renewedAt }, lock.info, 'only renewedAt changes');
+  // Each renewal re-reads the lock and puts it with if-match on the ETag it read (s3rver ignores it).
+  const renewals = sent.filter((r) => r.method === 'PUT' && r.path.endsWith('/hb.state.json.lock')).slice(1);
+  assert.ok(
+    renewals.length > 0 && renewals.every((r) => /^"[0-9a-f]{32}"$/.test(r.headers['if-match'] ?? '')),
+  );
+  await lock.release();
+  assert.equal(await text(`${key}.lock`), undefined, 'released: no renewal puts it back');
+});
+
+void test('after a force-unlock the old holder’s heartbeat stops and leaves the new lock alone', async () => {
+  const key = 'meso/hb2.state.json';
+  // The old holder has its own client, so that its requests can be told apart.
+  const mine: Sent[] = [];
+  const oldClient = s3Client('us-east-1', endpoint);
+  let renewed: () => void = () => undefined;
+  oldClient.middlewareStack.add(
+    (next) => async (args) => {
+      const r = args.request as Sent;
+      mine.push({ method: r.method, path: r.path, headers: {} });
+      const out = await next(args);
+      if (r.method === 'PUT') renewed();
+      return out;
+    },
+    { step: 'finalizeRequest', name: 'recordOld' },
+  );
+  const old = await new S3StateBackend(oldClient, BUCKET, key, { renewMs: 500 }).lock('meso apply a.yaml');
+  // Right after one of its renewals has landed, so that none is in flight across the swap (s3rver does
+  // not enforce If-Match, which is what closes that window on AWS).
+  await new Promise<void>((resolve) => (renewed = resolve));
+  const other = new S3StateBackend(client, BUCKET, key);
+  assert.equal((await other.forceUnlock())?.id, old.info.id);
+  const theirs = await other.lock('meso apply b.yaml');
+  const from = mine.length;
+  await until(() => mine.slice(from).some((r) => r.method === 'GET'), 'the old holder to look again');
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.deepEqual(
+    mine.slice(from).map((r) => r.method),
+    ['GET'],
+    'one look, no write, then no more renewals',
+  );
+  assert.deepEqual(await lockOn(`${key}.lock`), theirs.info);
+  await old.release();
+  assert.deepEqual(await lockOn(`${key}.lock`), theirs.info, 'the old release leaves it too');
+  await theirs.release();
+  oldClient.destroy();
+});

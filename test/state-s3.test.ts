@@ -15,6 +15,7 @@ import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { stateBackend } from '../src/engine/session.js';
 import { emptyState } from '../src/state/local.js';
+import { lockedError } from '../src/state/lock.js';
 import { S3StateBackend } from '../src/state/s3.js';
 import type { LockInfo } from '../src/state/types.js';
 import { isMesoError } from '../src/util/errors.js';
@@ -118,7 +119,9 @@ void test('a lock held elsewhere (412 PreconditionFailed) is StateLocked naming 
       isMesoError(e, 'StateLocked') &&
       e.message ===
         `state s3://b/${KEY} is locked by pid 4242 of deploy@ci-runner-7 (\`meso apply c.yaml\`, since 2024-05-01T10:00:00.000Z)` &&
-      /wait for that run to finish; if it died, run `meso force-unlock FILE`/.test(e.hint ?? ''),
+      /wait for that run to finish \(`--lock-timeout 15m` waits for it\); if it died, run `meso force-unlock FILE`/.test(
+        e.hint ?? '',
+      ),
   );
 });
 
@@ -234,4 +237,132 @@ void test('a corrupt or unknown state is StateUnreadable with a hint', async () 
     backend().read(),
     (e) => isMesoError(e, 'StateUnreadable') && /format_version 9/.test(e.message),
   );
+});
+
+/** Wait until `done()`; the deadline only stops a broken test from hanging, no timing is asserted. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const quick = (): S3StateBackend =>
+  new S3StateBackend(new S3Client({ region: 'us-east-1' }), 'b', KEY, { renewMs: 5 });
+
+void test('the lock starts with its heartbeat: renewedAt is startedAt', async () => {
+  s3.on(PutObjectCommand).resolves({});
+  const lock = await backend().lock('meso apply c.yaml');
+  const put = JSON.parse(s3.commandCalls(PutObjectCommand)[0]!.args[0].input.Body as string) as LockInfo;
+  assert.equal(put.renewedAt, put.startedAt);
+  assert.equal(lock.info.renewedAt, lock.info.startedAt);
+});
+
+void test('the heartbeat rewrites renewedAt with If-Match on the ETag it read, and stops at release', async () => {
+  s3.on(PutObjectCommand).resolves({});
+  s3.on(DeleteObjectCommand).resolves({});
+  const lock = await quick().lock('meso apply c.yaml');
+  s3.on(GetObjectCommand).resolves({ Body: body(JSON.stringify(lock.info)), ETag: '"e1"' });
+  await until(() => s3.commandCalls(PutObjectCommand).length >= 3, 'two renewals');
+  const renewal = s3.commandCalls(PutObjectCommand)[1]!.args[0].input;
+  assert.equal(renewal.Key, `${KEY}.lock`);
+  assert.equal(renewal.IfMatch, '"e1"');
+  assert.equal(renewal.IfNoneMatch, undefined);
+  assert.equal(renewal.ServerSideEncryption, 'AES256');
+  const renewed = JSON.parse(renewal.Body as string) as LockInfo;
+  assert.deepEqual({ ...renewed, renewedAt: lock.info.renewedAt }, lock.info, 'only renewedAt changes');
+  assert.ok(Date.parse(renewed.renewedAt!) >= Date.parse(lock.info.renewedAt!));
+  await lock.release();
+  assert.equal(s3.commandCalls(DeleteObjectCommand).length, 1);
+  const puts = s3.commandCalls(PutObjectCommand).length;
+  await pause(50);
+  assert.equal(s3.commandCalls(PutObjectCommand).length, puts, 'no renewal after release');
+});
+
+void test('the heartbeat never writes over someone else’s lock, and stops for good', async () => {
+  s3.on(PutObjectCommand).resolves({});
+  await quick().lock('meso apply c.yaml');
+  // Force-unlocked and taken by another run meanwhile.
+  s3.on(GetObjectCommand).resolves({ Body: body(JSON.stringify(holder())), ETag: '"theirs"' });
+  await until(() => s3.commandCalls(GetObjectCommand).length >= 1, 'a renewal');
+  await pause(50);
+  assert.equal(s3.commandCalls(GetObjectCommand).length, 1, 'renewing stopped');
+  assert.equal(s3.commandCalls(PutObjectCommand).length, 1, 'only the lock itself was put');
+});
+
+void test('a renewal refused by If-Match (412) stops the heartbeat; a failed one is tried again', async () => {
+  s3.on(PutObjectCommand)
+    .resolvesOnce({})
+    .rejects(serviceError('PreconditionFailed', 412, 'At least one of the pre-conditions did not hold'));
+  const lock = await quick().lock('meso apply c.yaml');
+  s3.on(GetObjectCommand)
+    .rejectsOnce(serviceError('InternalError', 500, 'We encountered an internal error'))
+    .resolves({ Body: body(JSON.stringify(lock.info)), ETag: '"e1"' });
+  await until(() => s3.commandCalls(PutObjectCommand).length >= 2, 'a renewal after the failed one');
+  await pause(50);
+  assert.equal(s3.commandCalls(PutObjectCommand).length, 2, 'no renewal after the 412');
+  assert.equal(s3.commandCalls(GetObjectCommand).length, 2);
+});
+
+const heldFor = (ageMs: number, over: Partial<LockInfo> = {}): LockInfo =>
+  holder({ renewedAt: new Date(Date.now() - ageMs).toISOString(), ...over });
+
+void test('a lock whose heartbeat is older than lockTimeoutSeconds is reported as stale, with its age', async () => {
+  s3.on(PutObjectCommand).rejects(serviceError('PreconditionFailed', 412, 'precondition'));
+  s3.on(GetObjectCommand).resolves({ Body: body(JSON.stringify(heldFor((23 * 60 + 10) * 1000 + 300))) });
+  await assert.rejects(
+    backend().lock('meso apply c.yaml'),
+    (e) =>
+      isMesoError(e, 'StateLocked') &&
+      new RegExp(
+        `^state s3://b/${KEY} is locked by pid 4242 of deploy@ci-runner-7 \\(\`meso apply c\\.yaml\`, since 2024-05-01T10:00:00\\.000Z\\); its heartbeat is 23m 1[0-2]s old, older than state\\.lockTimeoutSeconds \\(600 s\\): a stale lock$`,
+      ).test(e.message) &&
+      /make sure no meso run is still working on this cluster, then run `meso force-unlock FILE`/.test(
+        e.hint ?? '',
+      ),
+  );
+});
+
+void test('a fresh heartbeat says how old it is, and that --lock-timeout waits', async () => {
+  s3.on(PutObjectCommand).rejects(serviceError('PreconditionFailed', 412, 'precondition'));
+  s3.on(GetObjectCommand).resolves({ Body: body(JSON.stringify(heldFor(12_000))) });
+  await assert.rejects(
+    backend().lock('meso apply c.yaml'),
+    (e) =>
+      isMesoError(e, 'StateLocked') &&
+      /; its heartbeat is 1[2-4]s old$/.test(e.message) &&
+      !/stale/.test(e.message) &&
+      /--lock-timeout 15m/.test(e.hint ?? ''),
+  );
+});
+
+void test('state.lockTimeoutSeconds reaches the s3 backend from the spec', async () => {
+  const spec = specOf(clusterYaml({ extra: 'state: { backend: s3, bucket: b, lockTimeoutSeconds: 30 }' }));
+  assert.equal(spec.state.lockTimeoutSeconds, 30);
+  assert.equal(specOf(clusterYaml({})).state.lockTimeoutSeconds, 600);
+  s3.on(PutObjectCommand).rejects(serviceError('PreconditionFailed', 412, 'precondition'));
+  s3.on(GetObjectCommand).resolves({ Body: body(JSON.stringify(heldFor(45_000))) });
+  await assert.rejects(
+    (await stateBackend(spec, 'c.yaml')).lock('meso apply c.yaml'),
+    (e) =>
+      isMesoError(e, 'StateLocked') &&
+      /its heartbeat is 4\ds old, older than state\.lockTimeoutSeconds \(30 s\): a stale lock$/.test(
+        e.message,
+      ),
+  );
+});
+
+void test('the heartbeat age is exact against a given clock; a lock without one keeps the old report', () => {
+  const now = Date.parse('2024-05-01T10:30:00.000Z');
+  const e = lockedError('s3://b/k', 'the lock object', holder({ renewedAt: '2024-05-01T10:06:50.000Z' }), {
+    timeoutSeconds: 600,
+    now,
+  });
+  assert.match(
+    e.message,
+    /; its heartbeat is 23m 10s old, older than state\.lockTimeoutSeconds \(600 s\): a stale lock$/,
+  );
+  const old = lockedError('s3://b/k', 'the lock object', holder(), { timeoutSeconds: 600, now });
+  assert.doesNotMatch(old.message, /heartbeat|stale/);
 });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { defaultStatePath, emptyState, LocalStateBackend } from '../src/state/local.js';
 import { isMesoError } from '../src/util/errors.js';
+import { race } from './helpers/lock-race.js';
 import { tempDir } from './helpers/tmp.js';
 
 const fresh = (): string => join(tempDir('meso-state-'), '.meso', 't.state.json');
@@ -60,7 +61,7 @@ void test('the lock is exclusive and names its holder; release frees it', async 
   await again.release();
 });
 
-void test('a lock left by a dead process is reported as stale, and force-unlock clears it', async () => {
+void test('a lock of an older meso (no boot id) whose process is gone is reported as stale, never taken over; force-unlock clears it', async () => {
   const path = fresh();
   const backend = new LocalStateBackend(path);
   const lock = await backend.lock('meso apply c.yaml');
@@ -68,7 +69,9 @@ void test('a lock left by a dead process is reported as stale, and force-unlock 
     encoding: 'utf8',
   });
   const lockPath = path.replace(/\.state\.json$/, '.lock');
-  writeFileSync(lockPath, JSON.stringify({ ...lock.info, pid: Number(dead.stdout) }));
+  const { id, hostname: host, user, command, startedAt } = lock.info;
+  const old = { id, pid: Number(dead.stdout), hostname: host, user, command, startedAt };
+  writeFileSync(lockPath, JSON.stringify(old));
   await assert.rejects(
     backend.lock('meso apply c.yaml'),
     (e) =>
@@ -93,21 +96,10 @@ void test('releasing does not remove a lock someone else took after a force-unlo
 });
 
 void test('of many processes racing for the lock at once, exactly one wins', async () => {
-  const path = fresh();
-  const moduleUrl = new URL('../src/state/local.js', import.meta.url).href;
-  const script = `
-    const { LocalStateBackend } = await import(${JSON.stringify(moduleUrl)});
-    try { await new LocalStateBackend(${JSON.stringify(path)}).lock('race'); process.stdout.write('won'); }
-    catch (e) { process.stdout.write(e.code); }`;
-  const run = (): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.on('error', reject);
-      child.on('close', () => resolve(out));
-    });
-  const results = await Promise.all(Array.from({ length: 8 }, run));
-  assert.equal(results.filter((r) => r === 'won').length, 1, results.join(' '));
-  assert.equal(results.filter((r) => r === 'StateLocked').length, 7, results.join(' '));
+  // A winner stays alive until every contender has tried: a lock whose holder is gone is taken over.
+  const results = await race(fresh(), 8);
+  const text = JSON.stringify(results);
+  assert.equal(results.filter((r) => r.won).length, 1, text);
+  assert.equal(results.filter((r) => r.code === 'StateLocked').length, 7, text);
+  assert.equal(results.find((r) => r.won)?.takenOver, undefined);
 });

@@ -3,6 +3,7 @@ import type { ApplyOutcome } from '../engine/apply.js';
 import { readSavedPlan } from '../engine/saved-plan.js';
 import type { SavedPlan } from '../engine/saved-plan.js';
 import { planToText } from '../report/plan-text.js';
+import { parseDuration } from '../util/duration.js';
 import { loadOrFail } from './common.js';
 import type { Io } from './io.js';
 import { confirm, reportApplyEvent, reporter } from './report.js';
@@ -14,12 +15,14 @@ export interface ApplyCmdOptions {
   purgeData?: boolean;
   cloudOnly?: boolean;
   allowRegistryReset?: boolean;
+  lockTimeout?: string;
 }
 
 const EXIT: Record<ApplyOutcome, number> = { 'no-changes': 0, applied: 0, unhealthy: 1, cancelled: 1 };
 
 /** `meso apply FILE|PLAN.json`: Ctrl-C finishes the steps in flight and starts no new ones. */
 export async function applyCommand(file: string, opts: ApplyCmdOptions, io: Io): Promise<number> {
+  const lockTimeoutMs = parseDuration(opts.lockTimeout ?? '0s', '--lock-timeout');
   let expected: SavedPlan | undefined;
   let cloudOnly = opts.cloudOnly === true;
   if (file.endsWith('.json')) {
@@ -47,6 +50,7 @@ export async function applyCommand(file: string, opts: ApplyCmdOptions, io: Io):
         cloudOnly,
         ...(expected === undefined ? {} : { expected }),
         command: `meso apply ${file}`,
+        lockTimeoutMs,
       },
       {
         say,

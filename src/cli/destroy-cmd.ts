@@ -1,4 +1,5 @@
 import { destroyCluster } from '../engine/destroy.js';
+import { parseDuration } from '../util/duration.js';
 import { loadOrFail } from './common.js';
 import type { Io } from './io.js';
 import { confirm, reporter } from './report.js';
@@ -8,10 +9,12 @@ export interface DestroyCmdOptions {
   purgeData?: boolean;
   json?: boolean;
   byTag?: boolean;
+  lockTimeout?: string;
 }
 
 /** `meso destroy FILE`: says what will go, asks, and removes it. */
 export async function destroyCommand(file: string, opts: DestroyCmdOptions, io: Io): Promise<number> {
+  const lockTimeoutMs = parseDuration(opts.lockTimeout ?? '0s', '--lock-timeout');
   const spec = await loadOrFail(file, io);
   const json = opts.json === true;
   const say = reporter(io, json);
@@ -19,7 +22,12 @@ export async function destroyCommand(file: string, opts: DestroyCmdOptions, io: 
   const outcome = await destroyCluster(
     spec,
     file,
-    { byTag, purgeData: opts.purgeData === true, command: `meso destroy ${file}${byTag ? ' --by-tag' : ''}` },
+    {
+      byTag,
+      purgeData: opts.purgeData === true,
+      command: `meso destroy ${file}${byTag ? ' --by-tag' : ''}`,
+      lockTimeoutMs,
+    },
     {
       say,
       confirm: async ({ resources, hosts, note }) => {

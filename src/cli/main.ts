@@ -15,6 +15,10 @@ const { version } = require('../../../package.json') as { version: string };
 // Each command's module is loaded only when it runs: --version loads none, validate no SSH, and
 // only a spec whose provider is aws (or whose state is in S3) loads the AWS SDK.
 
+const LOCK_TIMEOUT = '--lock-timeout <duration>';
+const LOCK_TIMEOUT_HELP =
+  'wait this long for a state lock another run holds (30s, 15m, 1h; 0s fails at once)';
+
 function program(io: Io, result: { code: number }): Command {
   const p = new Command('meso')
     .description('Provision Apache Mesos clusters from one declarative cluster.yaml')
@@ -62,6 +66,7 @@ function program(io: Io, result: { code: number }): Command {
       "accept that going from one master to more wipes the masters' replicated log (the registry is lost)",
     )
     .option('--cloud-only', 'provider aws: create and reconcile the cloud resources alone, without SSH')
+    .option(LOCK_TIMEOUT, LOCK_TIMEOUT_HELP, '0s')
     .action(async (file: string, opts: ApplyCmdOptions) => {
       result.code = await (await import('./apply-cmd.js')).applyCommand(file, opts, io);
     });
@@ -83,6 +88,7 @@ function program(io: Io, result: { code: number }): Command {
     .option('--purge-data', 'also delete data directories')
     .option('--json', 'progress as JSON lines on stdout')
     .option('--by-tag', 'provider aws: also sweep every balancer and bucket of the region by the cluster tag')
+    .option(LOCK_TIMEOUT, LOCK_TIMEOUT_HELP, '0s')
     .action(async (file: string, opts: DestroyCmdOptions) => {
       result.code = await (await import('./destroy-cmd.js')).destroyCommand(file, opts, io);
     });

@@ -14,6 +14,8 @@ import { drainAgent } from '../verify/drain.js';
 import { ensembleModes, makeGate, settleMesos, zkModes } from '../verify/gates.js';
 import { ensembleVerdict } from '../verify/health.js';
 import { clearPending, markPending, recordApplied } from './ledger.js';
+import { takeLock } from './lock.js';
+import type { LockOptions } from './lock.js';
 import { cloudOnlyPlan, observeAndPlan } from './observe.js';
 import type { Observed } from './observe.js';
 import { gateOptions, installedOn, prepare, templates } from './prepare.js';
@@ -23,15 +25,13 @@ import { checkStillSame } from './saved-plan.js';
 import type { SavedPlan } from './saved-plan.js';
 import { stateBackend } from './session.js';
 
-export interface ApplyOptions {
+export interface ApplyOptions extends LockOptions {
   parallelism: number;
   purgeData: boolean;
   /** The cloud resources alone, no SSH (providers with a cloud). */
   cloudOnly: boolean;
   /** Applying a saved plan: it must still be the plan of the world now, and it is the approval. */
   expected?: SavedPlan;
-  /** Recorded with the lock, e.g. `meso apply cluster.yaml`. */
-  command: string;
   /** Going from one master to more resets the registry: only with --allow-registry-reset. */
   allowRegistryReset?: boolean;
 }
@@ -61,7 +61,7 @@ export async function applyCluster(
 ): Promise<ApplyOutcome> {
   const { say } = hooks;
   const backend = await stateBackend(spec, specFile);
-  const lock = await backend.lock(opts.command);
+  const lock = await takeLock(backend, opts, say, hooks.signal);
   phaseDone('lock');
   let p: Session | undefined;
   try {

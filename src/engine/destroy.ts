@@ -4,6 +4,8 @@
 import { providerPlugin, supporting } from '../providers/registry.js';
 import type { Spec } from '../spec/types.js';
 import { MesoError } from '../util/errors.js';
+import { takeLock } from './lock.js';
+import type { LockOptions } from './lock.js';
 import { prepare, providerContext } from './prepare.js';
 import type { Say, Session } from './prepare.js';
 import { retireHost } from './retire.js';
@@ -20,7 +22,7 @@ export type DestroyOutcome = 'destroyed' | 'nothing' | 'cancelled';
 export async function destroyCluster(
   spec: Spec,
   specFile: string,
-  opts: { byTag: boolean; purgeData: boolean; command: string },
+  opts: { byTag: boolean; purgeData: boolean } & LockOptions,
   hooks: DestroyHooks,
 ): Promise<DestroyOutcome> {
   const { say } = hooks;
@@ -31,7 +33,7 @@ export async function destroyCluster(
     });
   }
   const backend = await stateBackend(spec, specFile);
-  const lock = await backend.lock(opts.command);
+  const lock = await takeLock(backend, opts, say);
   let p: Session | undefined;
   try {
     const provider = await plugin.load();

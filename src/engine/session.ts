@@ -23,6 +23,7 @@ export async function stateBackend(spec: Spec, specFile: string): Promise<StateB
     s3Client(region ?? 'us-east-1', s.endpoint ?? awsEndpoints?.['s3']),
     s.bucket,
     s.key ?? `meso/${spec.name}.state.json`,
+    { lockTimeoutSeconds: s.lockTimeoutSeconds },
   );
 }
 

@@ -288,6 +288,7 @@ export function normalize(data: unknown): Spec {
       key: optStr(state['key']),
       region: optStr(state['region']),
       endpoint: optStr(state['endpoint']),
+      lockTimeoutSeconds: num(state['lockTimeoutSeconds'], 600),
     },
   };
 }

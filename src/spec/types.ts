@@ -176,6 +176,8 @@ export interface StateSpec {
   region: string | undefined;
   /** An S3-compatible API instead of AWS; undefined means `aws.endpoints.s3`, then AWS itself. */
   endpoint: string | undefined;
+  /** s3: a lock whose heartbeat (`renewedAt`) is older than this is stale; an integer >= 1. */
+  lockTimeoutSeconds: number;
 }
 
 export interface LocalSpec {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { open, readFile, rm } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { link, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { MesoError } from '../util/errors.js';
 import { mkdirs, writeFileAtomic } from '../util/fs.js';
+import { holderGone, lockedError, newLockInfo } from './lock.js';
 import type { ClusterState, LockInfo, StateBackend, StateLock } from './types.js';
 
 /** `.meso/<name>.state.json` next to the spec, unless `state.path` says otherwise. */
@@ -11,57 +11,44 @@ export function defaultStatePath(specFile: string, cluster: string): string {
   return join(dirname(specFile), '.meso', `${cluster}.state.json`);
 }
 
-function alive(pid: number): boolean {
+/** Links are not everywhere (some network and FUSE file systems): there the file is opened 'wx'. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/**
+ * Create `path` with `body` unless it exists; false when it does. The body is written to a temporary
+ * file first and hard-linked into place, so no reader ever sees the file empty or half written.
+ */
+async function createExclusive(path: string, body: string): Promise<boolean> {
+  const tmp = `${path}.${randomUUID()}.tmp`;
+  await writeFile(tmp, body, { mode: 0o600, flag: 'wx' });
   try {
-    process.kill(pid, 0);
+    await link(tmp, path);
     return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!NO_LINKS.has(code)) throw e;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  try {
+    const fh = await open(path, 'wx', 0o600);
+    await fh.writeFile(body);
+    await fh.close();
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
   }
 }
 
-/** A lock for this process; every backend writes the same record. */
-export function newLockInfo(command: string): LockInfo {
-  return {
-    id: randomUUID(),
-    pid: process.pid,
-    hostname: hostname(),
-    user: userInfo().username,
-    command,
-    startedAt: new Date().toISOString(),
-  };
-}
-
-export function describeLock(l: LockInfo): string {
-  return `pid ${l.pid} of ${l.user}@${l.hostname} (\`${l.command}\`, since ${l.startedAt})`;
-}
-
-/** Only a holder on this machine can be known to be gone; elsewhere a lock is never called stale. */
-export function isStale(l: LockInfo): boolean {
-  return l.hostname === hostname() && !alive(l.pid);
-}
-
-/** The refusal when the lock is taken; `lockName` says where the lock is (`the lock file X`). */
-export function lockedError(location: string, lockName: string, held: LockInfo | undefined): MesoError {
-  const stale = held !== undefined && isStale(held);
-  return new MesoError(
-    'StateLocked',
-    held === undefined
-      ? `state ${location} is locked (${lockName} is unreadable)`
-      : stale
-        ? `state ${location} is locked by ${describeLock(held)}, which is no longer running (a stale lock)`
-        : `state ${location} is locked by ${describeLock(held)}`,
-    {
-      hint: stale
-        ? 'make sure no meso run is still working on this cluster, then run `meso force-unlock FILE`'
-        : 'wait for that run to finish; if it died, run `meso force-unlock FILE`',
-    },
-  );
-}
+/** A guard file is named after the id it guards; ids are UUIDs, but a lock file can be edited. */
+const guardKey = (id: string): string => id.replace(/[^A-Za-z0-9-]/g, '_').slice(0, 64);
 
 /**
- * State in a local JSON file, written atomically. The lock is a file created exclusively beside it;
- * a lock whose process is gone (same machine) is reported as stale, never silently broken.
+ * State in a local JSON file, written atomically. The lock is a file created exclusively beside it.
+ * A lock whose holder is provably gone (this machine, this boot, its pid absent or reused) is taken
+ * over; any other (a live holder, another machine, a lock of an older meso) needs force-unlock.
  */
 export class LocalStateBackend implements StateBackend {
   readonly location: string;
@@ -96,30 +83,78 @@ export class LocalStateBackend implements StateBackend {
   async lock(command: string): Promise<StateLock> {
     await mkdirs(dirname(this.lockPath));
     const info = newLockInfo(command);
-    try {
-      const fh = await open(this.lockPath, 'wx', 0o600);
-      await fh.writeFile(`${JSON.stringify(info, null, 2)}\n`);
-      await fh.close();
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      throw lockedError(this.location, `the lock file ${this.lockPath}`, await this.readLock());
+    const body = `${JSON.stringify(info, null, 2)}\n`;
+    let takenOver: LockInfo | undefined;
+    if (!(await createExclusive(this.lockPath, body))) {
+      const held = await this.readLock(this.lockPath);
+      if (held === undefined || !holderGone(held) || !(await this.takeOver(held, body))) {
+        const now = await this.readLock(this.lockPath);
+        throw lockedError(this.location, `the lock file ${this.lockPath}`, now);
+      }
+      takenOver = held;
     }
     const release = async (): Promise<void> => {
-      const held = await this.readLock();
+      const held = await this.readLock(this.lockPath);
       if (held?.id === info.id) await rm(this.lockPath, { force: true });
     };
-    return { info, release };
+    return { info, release, ...(takenOver === undefined ? {} : { takenOver }) };
+  }
+
+  /**
+   * Replace the lock of a gone holder, racing other runs that found it gone too: only the run that
+   * creates `<lock>.takeover-<id of the dead lock>` may replace it, and only while the lock still is
+   * that one. A guard whose own owner died mid-takeover is passed the same way, by creating
+   * `<lock>.takeover-<id of that owner>`: every guard name is created once, so one run wins each step.
+   */
+  private async takeOver(dead: LockInfo, body: string): Promise<boolean> {
+    let key = dead.id;
+    for (let depth = 0; depth < 8; depth++) {
+      const guard = `${this.lockPath}.takeover-${guardKey(key)}`;
+      if (await createExclusive(guard, body)) {
+        try {
+          // Lock ids are never reused: once it is not the dead one, someone else took it.
+          if ((await this.readLock(this.lockPath))?.id !== dead.id) return false;
+          await writeFileAtomic(this.lockPath, body, 0o600);
+          await this.sweep(guard, false);
+          return true;
+        } finally {
+          await rm(guard, { force: true });
+        }
+      }
+      const owner = await this.readLock(guard);
+      // Unreadable or alive: a takeover is under way; the lock stays as it is for this try.
+      if (owner === undefined || !holderGone(owner)) return false;
+      key = owner.id;
+    }
+    return false;
+  }
+
+  /**
+   * Remove the guards of earlier takeovers whose runs died (all but `keep`); force-unlock also removes
+   * the temporary files of runs killed while creating one. Safe once the lock is someone's own: a
+   * guard only counts while the lock is still the one its takeover started from.
+   */
+  private async sweep(keep: string | undefined, tmpToo: boolean): Promise<void> {
+    const base = `${basename(this.lockPath)}.`;
+    const dir = dirname(this.lockPath);
+    for (const n of await readdir(dir).catch(() => [] as string[])) {
+      const path = join(dir, n);
+      const tmp = n.startsWith(base) && n.endsWith('.tmp');
+      const guard = n.startsWith(`${base}takeover-`) && !tmp;
+      if ((guard && path !== keep) || (tmp && tmpToo)) await rm(path, { force: true });
+    }
   }
 
   async forceUnlock(): Promise<LockInfo | undefined> {
-    const held = await this.readLock();
+    const held = await this.readLock(this.lockPath);
     await rm(this.lockPath, { force: true });
+    await this.sweep(undefined, true);
     return held;
   }
 
-  private async readLock(): Promise<LockInfo | undefined> {
+  private async readLock(path: string): Promise<LockInfo | undefined> {
     try {
-      return JSON.parse(await readFile(this.lockPath, 'utf8')) as LockInfo;
+      return JSON.parse(await readFile(path, 'utf8')) as LockInfo;
     } catch {
       return undefined;
     }

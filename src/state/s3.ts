@@ -6,7 +6,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { MesoError } from '../util/errors.js';
-import { lockedError, newLockInfo, parseState } from './local.js';
+import { parseState } from './local.js';
+import { lockedError, newLockInfo } from './lock.js';
 import type { ClusterState, LockInfo, StateBackend, StateLock } from './types.js';
 
 interface AwsErrorShape {
@@ -26,6 +27,16 @@ const missing = (e: unknown): boolean =>
 const lockTaken = (e: unknown): boolean =>
   nameOf(e) === 'PreconditionFailed' || nameOf(e) === 'ConditionalRequestConflict' || status(e) === 412;
 
+const lockBody = (info: LockInfo): string => `${JSON.stringify(info, null, 2)}\n`;
+
+function parseLock(text: string): LockInfo | undefined {
+  try {
+    return JSON.parse(text) as LockInfo;
+  } catch {
+    return undefined;
+  }
+}
+
 const CREDENTIALS =
   "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (meso uses only the SDK's standard credential chain)";
 
@@ -43,21 +54,34 @@ function hintFor(e: unknown, bucket: string, key: string): string {
   return 'check state.bucket, state.region and state.endpoint (or aws.endpoints.s3), and the network';
 }
 
+export interface S3LockOptions {
+  /** `state.lockTimeoutSeconds`: a heartbeat older than this is reported as stale (600). */
+  lockTimeoutSeconds?: number;
+  /** How often the heartbeat is renewed; min(60 s, lockTimeoutSeconds / 4) unless a test says. */
+  renewMs?: number;
+}
+
 /**
  * State as one S3 object, the previous version kept as `<key>.backup`. The lock is `<key>.lock`,
- * created with `If-None-Match: *` so that of two runs racing for it exactly one wins.
+ * created with `If-None-Match: *` so that of two runs racing for it exactly one wins; its holder
+ * renews its `renewedAt` while it runs. An S3 lock is never taken over: a stale one is reported.
  */
 export class S3StateBackend implements StateBackend {
   readonly location: string;
   private readonly lockKey: string;
+  private readonly lockTimeoutSeconds: number;
+  private readonly renewMs: number;
 
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly key: string,
+    opts: S3LockOptions = {},
   ) {
     this.location = `s3://${bucket}/${key}`;
     this.lockKey = `${key}.lock`;
+    this.lockTimeoutSeconds = opts.lockTimeoutSeconds ?? 600;
+    this.renewMs = opts.renewMs ?? Math.min(60_000, (this.lockTimeoutSeconds * 1000) / 4);
   }
 
   async read(): Promise<ClusterState | undefined> {
@@ -94,19 +118,70 @@ export class S3StateBackend implements StateBackend {
   }
 
   async lock(command: string): Promise<StateLock> {
-    const info = newLockInfo(command);
+    const created = newLockInfo(command);
+    const info: LockInfo = { ...created, renewedAt: created.startedAt };
     try {
-      await this.put(this.lockKey, `${JSON.stringify(info, null, 2)}\n`, true);
+      await this.put(this.lockKey, lockBody(info), { ifNoneMatch: '*' });
     } catch (e) {
       if (!lockTaken(e)) throw this.failure('PutObject', this.lockKey, e);
       const lockName = `the lock object s3://${this.bucket}/${this.lockKey}`;
-      throw lockedError(this.location, lockName, await this.readLock());
+      throw lockedError(this.location, lockName, await this.readLock(), {
+        timeoutSeconds: this.lockTimeoutSeconds,
+      });
     }
+    const stopHeartbeat = this.heartbeat(info);
     const release = async (): Promise<void> => {
+      // A renewal in flight must not put the lock back after it is deleted.
+      await stopHeartbeat();
       const held = await this.readLock();
       if (held?.id === info.id) await this.deleteLock();
     };
     return { info, release };
+  }
+
+  /**
+   * Renew `renewedAt` every `renewMs` until stopped (the timer does not keep the process alive). A
+   * renewal re-reads the lock and rewrites it only while it is still this run's, with `If-Match` on
+   * the ETag it read, so that a store that honours it (AWS) refuses a write over a lock taken since;
+   * once the lock is someone else's (after a force-unlock), renewing stops for good.
+   */
+  private heartbeat(info: LockInfo): () => Promise<void> {
+    let inFlight: Promise<void> | undefined;
+    let stopped = false;
+    const tick = (): void => {
+      if (inFlight !== undefined || stopped) return;
+      inFlight = this.renew(info)
+        .then((mine) => {
+          if (!mine) stop();
+        })
+        // A failed renewal (the network) is tried again at the next tick; the lock only ages meanwhile.
+        .catch(() => undefined)
+        .finally(() => (inFlight = undefined));
+    };
+    const timer = setInterval(tick, this.renewMs);
+    timer.unref();
+    const stop = (): void => {
+      stopped = true;
+      clearInterval(timer);
+    };
+    return async () => {
+      stop();
+      await inFlight;
+    };
+  }
+
+  /** One renewal; false when the lock is no longer this run's. */
+  private async renew(info: LockInfo): Promise<boolean> {
+    const got = await this.getObject(this.lockKey);
+    if (got === undefined || parseLock(got.text)?.id !== info.id) return false;
+    const body = lockBody({ ...info, renewedAt: new Date().toISOString() });
+    try {
+      await this.put(this.lockKey, body, got.etag === undefined ? {} : { ifMatch: got.etag });
+    } catch (e) {
+      if (lockTaken(e)) return false;
+      throw e;
+    }
+    return true;
   }
 
   async forceUnlock(): Promise<LockInfo | undefined> {
@@ -116,12 +191,8 @@ export class S3StateBackend implements StateBackend {
   }
 
   private async readLock(): Promise<LockInfo | undefined> {
-    const text = await this.getText(this.lockKey);
-    try {
-      return text === undefined ? undefined : (JSON.parse(text) as LockInfo);
-    } catch {
-      return undefined;
-    }
+    const got = await this.getObject(this.lockKey);
+    return got === undefined ? undefined : parseLock(got.text);
   }
 
   private async deleteLock(): Promise<void> {
@@ -133,17 +204,25 @@ export class S3StateBackend implements StateBackend {
   }
 
   private async getText(key: string): Promise<string | undefined> {
+    return (await this.getObject(key))?.text;
+  }
+
+  private async getObject(key: string): Promise<{ text: string; etag: string | undefined } | undefined> {
     try {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return (await res.Body?.transformToString('utf8')) ?? '';
+      return { text: (await res.Body?.transformToString('utf8')) ?? '', etag: res.ETag };
     } catch (e) {
       if (missing(e)) return undefined;
       throw this.failure('GetObject', key, e);
     }
   }
 
-  /** Raw SDK errors escape, so callers can tell a lost `If-None-Match` from a failure. */
-  private async put(key: string, body: string, ifAbsent = false): Promise<void> {
+  /** Raw SDK errors escape, so callers can tell a lost condition (`If-None-Match`, `If-Match`) from a failure. */
+  private async put(
+    key: string,
+    body: string,
+    cond: { ifNoneMatch?: '*'; ifMatch?: string } = {},
+  ): Promise<void> {
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.bucket,
@@ -151,7 +230,8 @@ export class S3StateBackend implements StateBackend {
         Body: body,
         ContentType: 'application/json',
         ServerSideEncryption: 'AES256',
-        ...(ifAbsent ? { IfNoneMatch: '*' } : {}),
+        ...(cond.ifNoneMatch === undefined ? {} : { IfNoneMatch: cond.ifNoneMatch }),
+        ...(cond.ifMatch === undefined ? {} : { IfMatch: cond.ifMatch }),
       }),
     );
   }

@@ -55,10 +55,22 @@ export interface LockInfo {
   user: string;
   command: string;
   startedAt: string;
+  /**
+   * This machine's boot (`/proc/sys/kernel/random/boot_id`), the holder's start time (field 22 of
+   * `/proc/<pid>/stat`) and pid namespace (`/proc/self/ns/pid`): together they prove a local holder
+   * gone. Absent on other systems and in locks of older meso versions, which are then never taken over.
+   */
+  bootId?: string;
+  startTime?: string;
+  pidNamespace?: string;
+  /** S3: the heartbeat, rewritten while the run lives; older than state.lockTimeoutSeconds is stale. */
+  renewedAt?: string;
 }
 
 export interface StateLock {
   info: LockInfo;
+  /** The lock this run took over because its holder was provably gone; the caller says so. */
+  takenOver?: LockInfo;
   release(): Promise<void>;
 }
 
