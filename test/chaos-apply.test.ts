@@ -194,11 +194,13 @@ async function assertHealthy(): Promise<Status> {
 }
 
 /** The next apply, run as an operator would after the failure: no force-unlock. Then converged. */
-async function converge(what: string): Promise<number> {
+async function converge(what: string, killed?: number): Promise<number> {
   const t0 = Date.now();
   const r = await meso('apply', file, '--auto-approve');
   const ms = Date.now() - t0;
   assert.equal(r.code, 0, `${what}: the next apply converges without force-unlock:\n${r.stderr}`);
+  // The killed apply's lock is taken over, and apply says so in one line.
+  if (killed !== undefined) assert.match(r.stderr, new RegExp(`took over the state lock of pid ${killed} `));
   const plan = await meso('plan', file, '--detailed-exitcode');
   assert.equal(plan.code, 0, `${what}: converged, nothing left to do:\n${plan.stdout}${plan.stderr}`);
   await assertNoLeftovers();
@@ -299,7 +301,7 @@ void describe(
       const run = await applyKilledAt(point);
       assert.equal(run.signal, 'SIGKILL', `apply reached the install: ${run.stderr}`);
       killPoints.push(`bring-up: ${point.type}#${point.nth}: ${run.hit!.message}`);
-      converges.push(await converge('after a kill during the install'));
+      converges.push(await converge('after a kill during the install', run.pid));
       figures.push(`bring-up killed during the install, then converged: ${secs(Date.now() - t0)}`);
     });
 
@@ -310,7 +312,7 @@ void describe(
         const run = await applyKilledAt(point);
         assert.equal(run.signal, 'SIGKILL', `apply reached ${point.type}#${point.nth}: ${run.stderr}`);
         killPoints.push(`${point.type}#${point.nth}: ${run.hit!.message}`);
-        converges.push(await converge(`after a kill at ${point.type}#${point.nth}`));
+        converges.push(await converge(`after a kill at ${point.type}#${point.nth}`, run.pid));
       }
       figures.push(`19 rolling changes killed and converged: ${secs(Date.now() - t0)}`);
     });
