@@ -103,3 +103,18 @@ void test('of many processes racing for the lock at once, exactly one wins', asy
   assert.equal(results.filter((r) => r.code === 'StateLocked').length, 7, text);
   assert.equal(results.find((r) => r.won)?.takenOver, undefined);
 });
+
+void test("a run killed mid-save leaves a temporary copy; the next lock holder removes it, not another cluster's", async () => {
+  const path = fresh();
+  const backend = new LocalStateBackend(path);
+  await backend.write(emptyState('t'));
+  const dir = join(path, '..');
+  const ours = ['.t.state.json.0123456789ab.meso-tmp', '.t.state.json.backup.ba9876543210.meso-tmp'];
+  const theirs = ['.u.state.json.0123456789ab.meso-tmp', '.t.state.json.x.meso-tmp'];
+  for (const n of [...ours, ...theirs]) writeFileSync(join(dir, n), '{');
+  const lock = await backend.lock('meso apply t.yaml');
+  await lock.release();
+  for (const n of ours) assert.equal(existsSync(join(dir, n)), false, n);
+  for (const n of theirs) assert.equal(existsSync(join(dir, n)), true, n);
+  assert.ok(existsSync(path));
+});

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { link, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MesoError } from '../util/errors.js';
-import { mkdirs, writeFileAtomic } from '../util/fs.js';
+import { isTempOf, mkdirs, writeFileAtomic } from '../util/fs.js';
 import { scrubbedBackup, scrubSecrets, stateText } from './secrets.js';
 import { holderGone, lockedError, newLockInfo } from './lock.js';
 import type { ClusterState, LockInfo, StateBackend, StateLock } from './types.js';
@@ -97,6 +97,8 @@ export class LocalStateBackend implements StateBackend {
       }
       takenOver = held;
     }
+    // A run killed while saving left its temporary copy of the state (or its backup) behind.
+    await this.sweepTemp();
     const release = async (): Promise<void> => {
       const held = await this.readLock(this.lockPath);
       if (held?.id === info.id) await rm(this.lockPath, { force: true });
@@ -146,6 +148,15 @@ export class LocalStateBackend implements StateBackend {
       const tmp = n.startsWith(base) && n.endsWith('.tmp');
       const guard = n.startsWith(`${base}takeover-`) && !tmp;
       if ((guard && path !== keep) || (tmp && tmpToo)) await rm(path, { force: true });
+    }
+  }
+
+  /** Temporary files of this state and its backup (`writeFileAtomic`): ours to remove once we hold the lock. */
+  private async sweepTemp(): Promise<void> {
+    const dir = dirname(this.path);
+    for (const n of await readdir(dir).catch(() => [] as string[])) {
+      if (isTempOf(this.path, n) || isTempOf(`${this.path}.backup`, n))
+        await rm(join(dir, n), { force: true });
     }
   }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { MesoError } from './errors.js';
 
 /** A path as people write it: `~/` is the home directory. */
@@ -46,6 +46,15 @@ export async function mkdirs(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The temporary files `writeFileAtomic(path)` makes: `.<name>.<12 hex>.meso-tmp` beside `path`. A
+ * process killed between the write and the rename leaves one; whoever owns `path` (the state's lock
+ * holder) may remove them.
+ */
+export const isTempOf = (path: string, file: string): boolean =>
+  file.startsWith(`.${basename(path)}.`) &&
+  /^\.[0-9a-f]{12}\.meso-tmp$/.test(file.slice(basename(path).length + 1));
+
 /** Write a file so that readers see the old or the new content, never half of it. */
 export async function writeFileAtomic(path: string, content: string, mode = 0o644): Promise<void> {
   try {
@@ -53,7 +62,7 @@ export async function writeFileAtomic(path: string, content: string, mode = 0o64
   } catch (e) {
     throw unwritable(path, e);
   }
-  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.meso-tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.meso-tmp`);
   try {
     await writeFile(tmp, content, { mode });
     await rename(tmp, path);

@@ -51,7 +51,20 @@ export async function rmCgroupTree(dir: string): Promise<void> {
   }
 }
 
-// The boot wrapper: moves itself into the given cgroups, then execs its arguments. A fixed script;
-// every value reaches it as a positional parameter.
-export const BOOT_WRAPPER =
-  'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1/cgroup.procs" || exit 97; shift; n=$((n-1)); done; exec "$@"';
+// The boot wrapper: moves itself into the given cgroups, then runs its arguments (systemd-nspawn). A
+// fixed script; every value reaches it as a positional parameter. A reboot inside the host ends
+// `systemd-nspawn --keep-unit` with 133 (systemd-nspawn@.service restarts it on that status:
+// RestartForceExitStatus=133), so the wrapper boots it again: a host that reboots comes back, as a
+// machine does. SIGTERM (destroy) is passed on to systemd-nspawn, which halts the host; then it exits.
+export const BOOT_WRAPPER = [
+  'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1/cgroup.procs" || exit 97; shift; n=$((n-1)); done',
+  'stop=0; child=; rc=143',
+  'trap \'stop=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null\' TERM',
+  'while [ "$stop" = 0 ]; do',
+  '  "$@" & child=$!',
+  '  wait "$child"; rc=$?',
+  '  while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done',
+  '  if [ "$rc" != 133 ]; then exit "$rc"; fi',
+  'done',
+  'exit "$rc"',
+].join('\n');
