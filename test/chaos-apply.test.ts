@@ -39,13 +39,17 @@ const statePath = join(dir, '.meso', `${name}.state.json`);
 const MASTERS = ['master-1', 'master-2', 'master-3'];
 const HOSTS = [...MASTERS, 'w-1'];
 
+/** What a flip changes: a ZooKeeper setting, a master flag, an agent flag. */
+type Part = 'zk' | 'masters' | 'agent';
+const PARTS: readonly Part[] = ['zk', 'masters', 'agent'];
+
 /**
- * The spec in variant `v`: flipping it changes a ZooKeeper setting, a master flag and an agent flag,
- * so one apply writes files on every host and restarts every service, one wave after another (3
- * ZooKeeper restarts, followers first; 3 masters, the leader last; the agent). The masters' short
- * ZooKeeper session (tickTime 1000 lets it be 3 s) keeps the leading master's restart at a few seconds.
+ * The spec in variant `v`: flipping every part writes files on every host and restarts every service,
+ * one wave after another (3 ZooKeeper restarts, followers first; 3 masters, the leader last; the
+ * agent); flipping one part runs only its waves, which keeps a kill point's cycle short. The masters'
+ * short ZooKeeper session (tickTime 1000 lets it be 3 s) keeps the leading master's restart short.
  */
-const yaml = (v: 0 | 1): string =>
+const yaml = (v: Readonly<Record<Part, 0 | 1>>): string =>
   [
     'apiVersion: meso/v1',
     'kind: Cluster',
@@ -56,19 +60,19 @@ const yaml = (v: 0 | 1): string =>
     '  method: archive',
     `  archive: ${JSON.stringify(TARBALL)}`,
     '  packages: [libsasl2-modules]',
-    `zookeeper: { tickTime: 1000, settings: { maxClientCnxns: "${60 + v}" } }`,
-    `masters: { count: 3, flags: { zk_session_timeout: "3secs", max_completed_frameworks: ${50 + v} } }`,
+    `zookeeper: { tickTime: 1000, settings: { maxClientCnxns: "${60 + v.zk}" } }`,
+    `masters: { count: 3, flags: { zk_session_timeout: "3secs", max_completed_frameworks: ${50 + v.masters} } }`,
     'agents:',
     '  - group: w',
     '    count: 1',
     '    resources: "cpus:1;mem:512"',
-    `    flags: { max_completed_executors_per_framework: ${150 + v} }`,
+    `    flags: { max_completed_executors_per_framework: ${150 + v.agent} }`,
     '',
   ].join('\n');
 
-let variant: 0 | 1 = 0;
-const flip = (): void => {
-  variant = variant === 0 ? 1 : 0;
+const variant: Record<Part, 0 | 1> = { zk: 0, masters: 0, agent: 0 };
+const flip = (parts: readonly Part[] = PARTS): void => {
+  for (const p of parts) variant[p] = variant[p] === 0 ? 1 : 0;
   writeFileSync(file, yaml(variant));
 };
 
@@ -77,10 +81,11 @@ interface Event {
   message: string;
 }
 
-/** A point in apply's `--json` event stream: the `nth` event of `type`. */
+/** A point in apply's `--json` event stream: the `nth` event of `type`, in a change of `parts`. */
 interface KillPoint {
   type: string;
   nth: number;
+  parts?: readonly Part[];
 }
 
 interface Run {
@@ -239,17 +244,29 @@ async function othersUp(down: string): Promise<void> {
   assert.ok(modes.includes('leader'), `ZooKeeper keeps a leader among the others: ${modes.join(', ')}`);
 }
 
-/** The 19 kill points of a rolling change: the file phase, then each wave's step and its gate. */
+/**
+ * The 19 kill points of a rolling change: the file phase of a change to every host, then each wave's
+ * step and its gate, in a change of only that wave's service (3 ZooKeeper waves, 3 master waves,
+ * the agent's), then the final verify.
+ */
 const ROLLING: KillPoint[] = [
   { type: 'files', nth: 1 },
   { type: 'files', nth: 4 },
   { type: 'files-done', nth: 1 },
   { type: 'files-done', nth: 4 },
-  ...[1, 2, 3, 4, 5, 6, 7].flatMap((n) => [
-    { type: 'wave', nth: n },
-    { type: 'gate', nth: n },
-  ]),
-  { type: 'verify', nth: 1 },
+  ...(
+    [
+      ['zk', 3],
+      ['masters', 3],
+      ['agent', 1],
+    ] as const
+  ).flatMap(([part, waves]) =>
+    Array.from({ length: waves }, (_, i) => [
+      { type: 'wave', nth: i + 1, parts: [part] },
+      { type: 'gate', nth: i + 1, parts: [part] },
+    ]).flat(),
+  ),
+  { type: 'verify', nth: 1, parts: ['agent'] },
 ];
 
 void describe(
@@ -308,10 +325,12 @@ void describe(
     void test('kill -9 at 19 points of a rolling change: each next apply converges', async () => {
       const t0 = Date.now();
       for (const point of ROLLING) {
-        flip();
+        flip(point.parts);
         const run = await applyKilledAt(point);
         assert.equal(run.signal, 'SIGKILL', `apply reached ${point.type}#${point.nth}: ${run.stderr}`);
-        killPoints.push(`${point.type}#${point.nth}: ${run.hit!.message}`);
+        killPoints.push(
+          `${point.type}#${point.nth} of ${point.parts?.join('+') ?? 'all'}: ${run.hit!.message}`,
+        );
         converges.push(await converge(`after a kill at ${point.type}#${point.nth}`, run.pid));
       }
       figures.push(`19 rolling changes killed and converged: ${secs(Date.now() - t0)}`);
@@ -319,7 +338,7 @@ void describe(
 
     void test('two applies at once on the same state: one runs, the other names the lock holder', async () => {
       const t0 = Date.now();
-      flip();
+      flip(['agent']);
       const [a, b] = await Promise.all([applyWatching(() => false), applyWatching(() => false)]);
       const winner = [a, b].filter((r) => r.code === 0);
       const loser = [a, b].filter((r) => r.code !== 0);
@@ -339,7 +358,7 @@ void describe(
 
     void test("a host's link cut mid-apply: apply names it, the others stay consistent, the next apply converges", async () => {
       const t0 = Date.now();
-      flip();
+      flip(['masters']);
       let cut: string | undefined;
       const run = await applyWatching((e) => {
         const m = /^waiting for master-healthy on (master-\d)$/.exec(e.message);
@@ -372,7 +391,7 @@ void describe(
 
     void test('a host rebooted mid-apply: apply names it, the others stay consistent, the next apply converges', async () => {
       const t0 = Date.now();
-      flip();
+      flip(['masters']);
       let rebooted: string | undefined;
       let reboot: Promise<unknown> | undefined;
       const run = await applyWatching((e) => {
