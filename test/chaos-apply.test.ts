@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT, spawnMesoAsync } from './helpers/cli.js';
 import type { CliResult } from './helpers/cli.js';
-import { freeSubnet, labRecordIn, labSkip, leftovers, onLabHost } from './helpers/lab.js';
+import {
+  freeSubnet,
+  labRecordIn,
+  mesosSkip,
+  MESOS_TARBALL as TARBALL,
+  leftovers,
+  onLabHost,
+} from './helpers/lab.js';
 import type { LabHost } from '../src/providers/local/lab.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -17,17 +24,6 @@ import { tempDir } from './helpers/tmp.js';
  * apply converges with no force-unlock, no temporary file is left on any host, ZooKeeper has one
  * leader and a Mesos master leads with its registry recovered.
  */
-const TARBALL = join(ROOT, '..', 'shared', 'mesos', 'mesos-1.12.0-bookworm-amd64.tar.gz');
-
-function skipReason(): string | false {
-  const lab = labSkip();
-  if (lab !== false) return lab;
-  if (existsSync(TARBALL)) return false;
-  return process.env['CI'] === 'true'
-    ? false
-    : `no Mesos build at ${TARBALL} (see ../shared/mesos/README.md)`;
-}
-
 const dir = tempDir('meso-chaos-');
 chmodSync(dir, 0o755);
 const file = join(dir, 'cluster.yaml');
@@ -272,7 +268,7 @@ const ROLLING: KillPoint[] = [
 void describe(
   'chaos: apply killed, a link cut, a host rebooted, two applies at once',
   {
-    skip: skipReason(),
+    skip: mesosSkip(),
     timeout: 45 * 60_000,
   },
   () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT, spawnMesoAsync } from './helpers/cli.js';
 import type { CliResult } from './helpers/cli.js';
-import { freeSubnet, labRecordIn, labSkip, onLabHost } from './helpers/lab.js';
+import { freeSubnet, labRecordIn, mesosSkip, MESOS_TARBALL as TARBALL, onLabHost } from './helpers/lab.js';
 import type { LabRecord } from './helpers/lab.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -16,18 +16,6 @@ import { tempDir } from './helpers/tmp.js';
  * change meso makes is checked against what Mesos itself says (its HTTP endpoints, asked from this
  * test), with a long-running task that must survive the rolling changes.
  */
-const TARBALL = join(ROOT, '..', 'shared', 'mesos', 'mesos-1.12.0-bookworm-amd64.tar.gz');
-
-function skipReason(): string | false {
-  const lab = labSkip();
-  if (lab !== false) return lab;
-  if (existsSync(TARBALL)) return false;
-  // Under CI the build must be there: its absence fails the suite below rather than skipping it.
-  return process.env['CI'] === 'true'
-    ? false
-    : `no Mesos build at ${TARBALL} (see ../shared/mesos/README.md)`;
-}
-
 const dir = tempDir('meso-mesos-real-');
 chmodSync(dir, 0o755);
 const file = join(dir, 'cluster.yaml');
@@ -219,7 +207,7 @@ const steps = (stderr: string): string[] =>
     .filter((l) => / step \d+\/\d+: /.test(l))
     .map((l) => l.replace(/^\[[^\]]*\] /, ''));
 
-void describe('a real Apache Mesos on local hosts', { skip: skipReason(), timeout: 30 * 60_000 }, () => {
+void describe('a real Apache Mesos on local hosts', { skip: mesosSkip(), timeout: 30 * 60_000 }, () => {
   const figures: string[] = [];
   let upgraded: string | undefined;
 

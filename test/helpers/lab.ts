@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { LabHost } from '../../src/providers/local/lab.js';
 import { which } from '../../src/providers/local/exec.js';
 import { labNames } from '../../src/providers/local/net.js';
+import { ROOT } from './cli.js';
 
 export const LAB_TOOLS = ['mmdebstrap', 'systemd-nspawn', 'ssh', 'ssh-keygen', 'ip', 'mount', 'umount'];
 
@@ -20,6 +21,22 @@ export function labSkip(): string | false {
     return `missing ${missing.join(', ')} (apt-get install -y mmdebstrap systemd-container openssh-client iproute2)`;
   }
   return false;
+}
+
+/** The real Mesos build the lab suites install (`install.method: archive`), outside the repo. */
+export const MESOS_TARBALL = join(ROOT, '..', 'shared', 'mesos', 'mesos-1.12.0-bookworm-amd64.tar.gz');
+
+/**
+ * Why a suite on the real Mesos build cannot run here, or false. Under CI the build must be there:
+ * its absence fails the suite (its `before` checks) rather than skipping it.
+ */
+export function mesosSkip(): string | false {
+  const lab = labSkip();
+  if (lab !== false) return lab;
+  if (existsSync(MESOS_TARBALL)) return false;
+  return process.env['CI'] === 'true'
+    ? false
+    : `no Mesos build at ${MESOS_TARBALL} (see ../shared/mesos/README.md)`;
 }
 
 /** Single-quotes one word for the remote shell that ssh hands its command to. */
