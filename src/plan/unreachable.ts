@@ -1,5 +1,6 @@
 // Which unreachable hosts a run may skip: agents only, within their group's maxUnreachable.
 import type { Topology } from '../model/topology.js';
+import { batchSize } from './plan.js';
 
 /** A host the run could not reach and skips: it is not planned, applied or recorded this time. */
 export interface UnreachableHost {
@@ -11,9 +12,9 @@ export interface UnreachableHost {
 
 /** How many agents of a group may be skipped: an integer as written, a percentage at least 1. */
 export function unreachableBudget(maxUnreachable: string | number, count: number): number {
+  // A percentage is read as maxUnavailable's is; only an integer may be 0 here.
   if (typeof maxUnreachable === 'number') return Math.max(0, maxUnreachable);
-  const pct = Number(maxUnreachable.replace('%', ''));
-  return Math.max(1, Math.floor((count * pct) / 100));
+  return batchSize(maxUnreachable, count);
 }
 
 export type Verdict =
