@@ -4,6 +4,7 @@ import { readSavedPlan } from '../engine/saved-plan.js';
 import type { SavedPlan } from '../engine/saved-plan.js';
 import { planToText } from '../report/plan-text.js';
 import { parseDuration } from '../util/duration.js';
+import { MesoError } from '../util/errors.js';
 import { loadOrFail } from './common.js';
 import type { Io } from './io.js';
 import { confirm, reportApplyEvent, reporter } from './report.js';
@@ -17,6 +18,7 @@ export interface ApplyCmdOptions {
   allowRegistryReset?: boolean;
   strictHosts?: boolean;
   lockTimeout?: string;
+  target?: string[];
 }
 
 const EXIT: Record<ApplyOutcome, number> = { 'no-changes': 0, applied: 0, unhealthy: 1, cancelled: 1 };
@@ -26,10 +28,18 @@ export async function applyCommand(file: string, opts: ApplyCmdOptions, io: Io):
   const lockTimeoutMs = parseDuration(opts.lockTimeout ?? '0s', '--lock-timeout');
   let expected: SavedPlan | undefined;
   let cloudOnly = opts.cloudOnly === true;
+  let targets = opts.target;
   if (file.endsWith('.json')) {
+    if (targets !== undefined) {
+      throw new MesoError('UsageError', '--target goes with a cluster file, not with a saved plan', {
+        hint: 'a saved plan is applied as it was made: save one with `meso plan FILE --target ADDRESS --out plan.json`',
+      });
+    }
     expected = await readSavedPlan(file);
     file = expected.saved.spec_file;
     cloudOnly ||= expected.saved.cloud_only === true;
+    // A plan saved with --target is made again with the same targets to check it is still the same.
+    if (expected.partial === true) targets = expected.targets ?? [];
   }
   const spec = await loadOrFail(file, io);
   const json = opts.json === true;
@@ -49,6 +59,7 @@ export async function applyCommand(file: string, opts: ApplyCmdOptions, io: Io):
         purgeData: opts.purgeData === true,
         allowRegistryReset: opts.allowRegistryReset === true,
         strictHosts: opts.strictHosts === true,
+        ...(targets === undefined ? {} : { targets }),
         cloudOnly,
         ...(expected === undefined ? {} : { expected }),
         command: `meso apply ${file}`,

@@ -16,6 +16,10 @@ const { version } = require('../../../package.json') as { version: string };
 // only a spec whose provider is aws (or whose state is in S3) loads the AWS SDK.
 
 const LOCK_TIMEOUT = '--lock-timeout <duration>';
+const TARGET = '--target <address>';
+const TARGET_HELP =
+  'plan only this change and what it needs (repeatable): host/<name>, host/<name>/file:<path>, host/<name>/service:<service>, aws/instance/<name>';
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 const LOCK_TIMEOUT_HELP =
   'wait this long for a state lock another run holds (30s, 15m, 1h; 0s fails at once)';
 
@@ -51,6 +55,7 @@ function program(io: Io, result: { code: number }): Command {
     .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none')
     .option('--cloud-only', 'provider aws: plan the cloud resources alone, without SSH')
     .option('--strict-hosts', 'stop at the first host that cannot be reached (no agent is skipped)')
+    .option(TARGET, TARGET_HELP, collect)
     .action(async (file: string, opts: PlanOptions) => {
       result.code = await (await import('./plan-cmd.js')).planCommand(file, opts, io);
     });
@@ -69,6 +74,7 @@ function program(io: Io, result: { code: number }): Command {
     .option('--cloud-only', 'provider aws: create and reconcile the cloud resources alone, without SSH')
     .option('--strict-hosts', 'stop at the first host that cannot be reached (no agent is skipped)')
     .option(LOCK_TIMEOUT, LOCK_TIMEOUT_HELP, '0s')
+    .option(TARGET, TARGET_HELP, collect)
     .action(async (file: string, opts: ApplyCmdOptions) => {
       result.code = await (await import('./apply-cmd.js')).applyCommand(file, opts, io);
     });

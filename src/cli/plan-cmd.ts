@@ -13,13 +13,14 @@ export interface PlanOptions {
   detailedExitcode?: boolean;
   cloudOnly?: boolean;
   strictHosts?: boolean;
+  target?: string[];
 }
 
 /** `meso plan FILE`: what would change on the hosts as they are now (or, --offline, on none). */
 export async function planCommand(file: string, opts: PlanOptions, io: Io): Promise<number> {
   const spec = await loadOrFail(file, io);
   if (opts.offline === true) {
-    const plan = await offlinePlan(spec, file);
+    const plan = await offlinePlan(spec, file, opts.target);
     const json =
       opts.json === true || opts.out !== undefined ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : '';
     if (opts.out !== undefined) await writeFileAtomic(opts.out, json);
@@ -35,6 +36,7 @@ export async function planCommand(file: string, opts: PlanOptions, io: Io): Prom
     {
       cloudOnly: opts.cloudOnly === true,
       strictHosts: opts.strictHosts === true,
+      ...(opts.target === undefined ? {} : { targets: opts.target }),
       ...(opts.out === undefined ? {} : { out: opts.out }),
     },
     reporter(io, false),

@@ -37,6 +37,8 @@ export interface ApplyOptions extends LockOptions {
   allowRegistryReset?: boolean;
   /** Stop at the first unreachable host instead of skipping agents within their maxUnreachable. */
   strictHosts?: boolean;
+  /** --target: only these changes and what they need. */
+  targets?: readonly string[];
 }
 
 /** How apply talks to whoever runs it. */
@@ -70,7 +72,12 @@ export async function applyCluster(
   try {
     p = await prepare(spec, specFile, backend, say);
     if (opts.cloudOnly) return await applyCloudOnly(p, opts, hooks);
-    const observeOpts = { secrets: true, say, strictHosts: opts.strictHosts === true };
+    const observeOpts = {
+      secrets: true,
+      say,
+      strictHosts: opts.strictHosts === true,
+      ...(opts.targets === undefined ? {} : { targets: opts.targets }),
+    };
     const first = await observeAndPlan(p, observeOpts);
     if (opts.expected !== undefined) checkStillSame(opts.expected, first.plan, p.state, false);
     hooks.showPlan(first.plan);
@@ -85,10 +92,21 @@ export async function applyCluster(
       return 'cancelled';
     }
     let cur = first;
-    if (p.toCreate.length > 0 || (p.discovery.cloud?.changes.length ?? 0) > 0) {
-      await p.provider.provision(p.providerContext, p.discovery, { cloudOnly: false, runId: randomUUID() });
+    // A targeted plan makes only the machines and cloud resources it holds.
+    const machines = first.plan.changes.filter((c) => c.kind === 'cloud' || c.kind === 'host');
+    const only = opts.targets === undefined ? undefined : new Set(machines.map((c) => c.address));
+    const provisions =
+      only === undefined
+        ? p.toCreate.length > 0 || (p.discovery.cloud?.changes.length ?? 0) > 0
+        : machines.some((c) => c.action !== 'delete' || c.kind === 'cloud');
+    if (provisions) {
+      await p.provider.provision(p.providerContext, p.discovery, {
+        cloudOnly: false,
+        runId: randomUUID(),
+        ...(only === undefined ? {} : { only }),
+      });
       await p.pool.closeAll();
-      const created = p.toCreate;
+      const created = p.toCreate.filter((h) => only === undefined || machines.some((c) => c.host === h));
       p = await prepare(spec, specFile, backend, say);
       cur = await observeAndPlan(p, { ...observeOpts, mustReach: created });
     }
@@ -153,7 +171,10 @@ async function applyHosts(
       { hint: 'run meso apply again to finish' },
     );
   }
-  for (const name of p.toRemove) await retireHost(p, name, opts.purgeData, say);
+  // The plan's host removals (a targeted plan may leave some for later).
+  for (const name of p.toRemove)
+    if (cur.plan.changes.some((c) => c.kind === 'host' && c.action === 'delete' && c.host === name))
+      await retireHost(p, name, opts.purgeData, say);
   // Verify: ZooKeeper has its leader and, where Mesos runs, a master is elected with its registry.
   const withMesos = p.topology.masters
     .filter((m) => installedOn(p, cur.raw, m.name, 'mesos-master'))
@@ -174,10 +195,15 @@ async function applyHosts(
   const s = cur.plan.summary;
   say(
     'done',
-    `applied: ${s.create} created, ${s.update} updated, ${s.delete} deleted, ${s.restart} restarted${skippedNote(cur.plan)}`,
+    `applied: ${s.create} created, ${s.update} updated, ${s.delete} deleted, ${s.restart} restarted${skippedNote(cur.plan)}${partialNote(cur.plan)}`,
     skippedData(cur.plan),
   );
   return v.ok && masters?.ok !== false ? 'applied' : 'unhealthy';
+}
+
+/** `; partial (--target a, b)` for the summary line of a targeted apply, or nothing. */
+function partialNote(plan: Plan): string {
+  return plan.targets === undefined ? '' : `; partial (--target ${plan.targets.join(', ')})`;
 }
 
 /** `; skipped (unreachable): a, b` for the summary line, or nothing. */
@@ -194,7 +220,7 @@ function skippedData(plan: Plan): Record<string, unknown> | undefined {
 /** --cloud-only: create and reconcile the cloud resources; no SSH. */
 async function applyCloudOnly(p: Session, opts: ApplyOptions, hooks: ApplyHooks): Promise<ApplyOutcome> {
   const { say } = hooks;
-  const plan = cloudOnlyPlan(p);
+  const plan = cloudOnlyPlan(p, opts.targets);
   if (opts.expected !== undefined) checkStillSame(opts.expected, plan, p.state, true);
   hooks.showPlan(plan);
   if (plan.changes.length === 0) {
@@ -205,7 +231,11 @@ async function applyCloudOnly(p: Session, opts: ApplyOptions, hooks: ApplyHooks)
     say('cancelled', 'apply cancelled');
     return 'cancelled';
   }
-  await p.provider.provision(p.providerContext, p.discovery, { cloudOnly: true, runId: randomUUID() });
+  await p.provider.provision(p.providerContext, p.discovery, {
+    cloudOnly: true,
+    runId: randomUUID(),
+    ...(opts.targets === undefined ? {} : { only: new Set(plan.changes.map((c) => c.address)) }),
+  });
   const s = plan.summary;
   say(
     'done',

@@ -6,6 +6,8 @@ import type { Observation } from '../observe/observe.js';
 import { buildPlan, summarize, withCloudChanges, withHostChanges } from '../plan/plan.js';
 import type { ObservedHost } from '../plan/plan.js';
 import { missingPrograms } from '../plan/software.js';
+import { checkTargets, targetPlan } from '../plan/target.js';
+import type { TargetScope } from '../plan/target.js';
 import type { Plan } from '../plan/types.js';
 import { supporting } from '../providers/registry.js';
 import type { DesiredState } from '../render/types.js';
@@ -53,10 +55,18 @@ function checkPrograms(p: Session, desired: DesiredState, raw: Observed['raw'], 
 
 export async function observeAndPlan(
   p: Session,
-  opts: { secrets: boolean; say?: Say; strictHosts?: boolean; mustReach?: readonly string[] } = {
+  opts: {
+    secrets: boolean;
+    say?: Say;
+    strictHosts?: boolean;
+    mustReach?: readonly string[];
+    /** --target: the plan holds only these changes and what they need. */
+    targets?: readonly string[];
+  } = {
     secrets: true,
   },
 ): Promise<Observed> {
+  const targets = opts.targets === undefined ? undefined : checkTargets(opts.targets, targetScope(p));
   // Against the hosts, a sensitive file is planned by its real hash (read now, never kept).
   if (opts.secrets) p.desired = await withSecretHashes(p.desired, secretReader());
   const existing = p.desired.hosts.filter((h) => p.reachable.includes(h.host.name));
@@ -97,7 +107,8 @@ export async function observeAndPlan(
   const withHosts = withHostChanges(base, d.hostCreates ? p.toCreate : [], p.toRemove);
   const withCloud = d.cloud === undefined ? withHosts : withCloudChanges(withHosts, [...d.cloud.changes]);
   const withMembership = membership === undefined ? withCloud : { ...withCloud, membership };
-  const plan = skipped.length === 0 ? withMembership : { ...withMembership, unreachable: skipped };
+  const full = skipped.length === 0 ? withMembership : { ...withMembership, unreachable: skipped };
+  const plan = targets === undefined ? full : targetPlan(full, p.desired, targets);
   const now: Observed = { plan, ...seen };
   // A rolling master restart goes to the leading master last: ask Mesos which one leads.
   const restartsMasters = plan.changes.some(
@@ -118,8 +129,16 @@ export async function observeAndPlan(
   return now;
 }
 
+/** What a --target may name in this cluster: its hosts (also those being removed), its cloud. */
+export function targetScope(p: Session): TargetScope {
+  return {
+    hosts: [...p.topology.hosts.map((h) => h.name), ...p.toRemove],
+    ...(p.discovery.cloud === undefined ? {} : { cloudProvider: p.spec.provider }),
+  };
+}
+
 /** --cloud-only: the cloud changes alone; no host is contacted. */
-export function cloudOnlyPlan(p: Session): Plan {
+export function cloudOnlyPlan(p: Session, targets?: readonly string[]): Plan {
   const cloud = p.discovery.cloud;
   if (cloud === undefined) {
     throw new MesoError('UsageError', `--cloud-only is for provider ${supporting('cloudOnly').join(', ')}`, {
@@ -128,5 +147,6 @@ export function cloudOnlyPlan(p: Session): Plan {
   }
   const base = buildPlan(p.desired, new Map(), false);
   const changes = [...cloud.changes];
-  return { ...base, changes, phases: [], systemd: [], summary: summarize(changes) };
+  const plan = { ...base, changes, phases: [], systemd: [], summary: summarize(changes) };
+  return targets === undefined ? plan : targetPlan(plan, p.desired, checkTargets(targets, targetScope(p)));
 }

@@ -12,16 +12,21 @@ import { stateBackend } from './session.js';
 export async function planCluster(
   spec: Spec,
   specFile: string,
-  opts: { cloudOnly?: boolean; out?: string; strictHosts?: boolean },
+  opts: { cloudOnly?: boolean; out?: string; strictHosts?: boolean; targets?: readonly string[] },
   say: Say,
 ): Promise<Plan> {
   const backend = await stateBackend(spec, specFile);
   const p = await prepare(spec, specFile, backend, say);
   try {
     let plan: Plan;
-    if (opts.cloudOnly === true) plan = cloudOnlyPlan(p);
+    if (opts.cloudOnly === true) plan = cloudOnlyPlan(p, opts.targets);
     else {
-      const seen = await observeAndPlan(p, { secrets: true, say, strictHosts: opts.strictHosts === true });
+      const seen = await observeAndPlan(p, {
+        secrets: true,
+        say,
+        strictHosts: opts.strictHosts === true,
+        ...(opts.targets === undefined ? {} : { targets: opts.targets }),
+      });
       // Refuses an unsafe order now rather than at apply time; a registry reset is shown (apply asks for the flag).
       schedule(seen.plan, seen.live, { allowRegistryReset: true });
       plan = seen.plan;

@@ -11,6 +11,9 @@ import { writeFileAtomic } from '../util/fs.js';
 export interface SavedPlan {
   format_version: string;
   changes: Record<string, unknown>[];
+  /** Made with --target: applying it plans again with the same targets. */
+  partial?: boolean;
+  targets?: string[];
   saved: { spec_file: string; spec_sha256: string; lineage: string; serial: number; cloud_only?: boolean };
 }
 

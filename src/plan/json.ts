@@ -109,6 +109,8 @@ export function planToJson(plan: Plan): Record<string, unknown> {
       description: p.description,
     })),
     ...(plan.membership === undefined ? {} : { membership: membershipJson(plan) }),
+    partial: plan.targets !== undefined,
+    targets: plan.targets ?? [],
     unreachable: (plan.unreachable ?? []).map((u) => ({
       address: `host/${u.host}`,
       host: u.host,

@@ -187,4 +187,6 @@ export interface Plan {
   membership?: Membership;
   /** Agents that could not be reached and were skipped (within their group's maxUnreachable). */
   unreachable?: UnreachableHost[];
+  /** `--target` addresses: the plan holds only their changes and what those need (it is partial). */
+  targets?: string[];
 }

@@ -54,7 +54,16 @@ export interface ProviderRuntime {
    * Make what the discovery found missing: machines, cloud resources. With cloudOnly, the cloud
    * resources alone. The engine discovers again afterwards.
    */
-  provision(ctx: ProviderContext, d: Discovery, opts: { cloudOnly: boolean; runId: string }): Promise<void>;
+  provision(
+    ctx: ProviderContext,
+    d: Discovery,
+    opts: {
+      cloudOnly: boolean;
+      runId: string;
+      /** A targeted plan: only the host and cloud changes with these addresses (undefined: all). */
+      only?: ReadonlySet<string>;
+    },
+  ): Promise<void>;
   /** How to reach a host over SSH, with its host-key policy. */
   sshTarget(
     ctx: Pick<ProviderContext, 'spec' | 'state'>,

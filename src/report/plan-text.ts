@@ -39,13 +39,19 @@ export function planToText(plan: Plan): string {
     ? 'planned offline, against an empty world'
     : 'planned against what the hosts have now';
   out.push(`Cluster ${plan.cluster} (provider ${plan.provider}, ${plan.hosts.length} hosts), ${where}.`);
+  if (plan.targets !== undefined)
+    out.push(
+      `Partial plan (--target ${plan.targets.join(', ')}): only these changes and what they need; others may be pending.`,
+    );
   const skipped = unreachableLines(plan);
   if (plan.changes.length === 0) {
     out.push(
       ...skipped,
       '',
       skipped.length === 0
-        ? 'No changes. The hosts match the spec.'
+        ? plan.targets !== undefined
+          ? 'No changes for these targets.'
+          : 'No changes. The hosts match the spec.'
         : 'No changes on the hosts that answered. The unreachable ones are planned once they answer.',
     );
     return `${out.join('\n')}\n`;
@@ -114,12 +120,18 @@ export function planToText(plan: Plan): string {
     }
     out.push('');
   }
-  if (plan.phases.length > 0) {
+  // A partial plan shows the steps it has changes in, numbered as in the whole order.
+  const shown = plan.phases
+    .map((p, i) => ({ p, i }))
+    .filter(
+      ({ i }) =>
+        plan.targets === undefined || plan.changes.some((c) => c.kind === 'service' && c.phase === i),
+    );
+  if (shown.length > 0) {
     out.push('Start order:');
-    const width = Math.max(...plan.phases.map((p) => p.service.length));
-    plan.phases.forEach((p, i) => {
+    const width = Math.max(...shown.map(({ p }) => p.service.length));
+    for (const { p, i } of shown)
       out.push(`  ${i + 1}. ${p.service.padEnd(width)}  on ${p.hosts.join(', ')}: ${p.description}`);
-    });
     out.push('');
   }
   if (plan.membership !== undefined) out.push(...membershipText(plan.membership), '');
@@ -128,6 +140,8 @@ export function planToText(plan: Plan): string {
   out.push(
     `Plan: ${s.create} to create, ${s.update} to update${replace}, ${s.delete} to delete, ${s.restart} to restart.`,
   );
+  if (plan.targets !== undefined)
+    out.push('Partial: changes not targeted are left for a plan without --target.');
   const n = plan.unreachable?.length ?? 0;
   if (n > 0) out.push(`Skipped: ${n} unreachable host${n === 1 ? '' : 's'} (not planned, not changed).`);
   return `${out.join('\n')}\n`;

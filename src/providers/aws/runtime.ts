@@ -47,10 +47,16 @@ export const awsProvider: ProviderRuntime = {
 
   async provision(ctx, d, opts): Promise<void> {
     const cloud = d.cloud as AwsCloud;
-    const created = cloud.plan.changes.filter((c) => c.resource === 'instance' && c.action !== 'delete');
-    await applyAws(cloud.ctx, cloud.plan, { state: ctx.state, save: ctx.save }, opts);
+    const only = opts.only;
+    const changes =
+      only === undefined ? cloud.plan.changes : cloud.plan.changes.filter((c) => only.has(c.address));
+    const created = changes.filter((c) => c.resource === 'instance' && c.action !== 'delete');
+    await applyAws(cloud.ctx, { ...cloud.plan, changes }, { state: ctx.state, save: ctx.save }, opts);
     // Hosts gone from the spec: their instances are terminated, so their records go.
-    for (const n of Object.keys(ctx.state.hosts)) if (!ctx.names.includes(n)) delete ctx.state.hosts[n];
+    const terminated = (n: string): boolean =>
+      only === undefined || changes.some((c) => c.resource === 'instance' && c.host === n);
+    for (const n of Object.keys(ctx.state.hosts))
+      if (!ctx.names.includes(n) && terminated(n)) delete ctx.state.hosts[n];
     await ctx.save();
     if (opts.cloudOnly) return;
     const ports = new Map(deriveTopology(ctx.spec).hosts.map((h) => [h.name, h.sshPort]));

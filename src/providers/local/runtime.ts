@@ -43,9 +43,15 @@ function knownAddresses(
 }
 
 /** Create the hosts the spec has and the state does not; their records go into the state at once. */
-async function createMissing(ctx: ProviderContext, known: ReadonlyMap<string, KnownAddress>): Promise<void> {
+async function createMissing(
+  ctx: ProviderContext,
+  known: ReadonlyMap<string, KnownAddress>,
+  only: ReadonlySet<string> | undefined,
+): Promise<void> {
   const { spec, state } = ctx;
-  const missing = ctx.names.filter((n) => isMissing(state, n));
+  const missing = ctx.names.filter(
+    (n) => isMissing(state, n) && (only === undefined || only.has(`host/${n}`)),
+  );
   if (missing.length === 0) return;
   ctx.say('hosts', `creating local hosts: ${missing.join(', ')}`);
   const onEvent = (m: string): void => ctx.say('lab', m);
@@ -81,7 +87,7 @@ export const localProvider: ProviderRuntime = {
       hostCreates: true,
       retireRemoved: true,
     }),
-  provision: async (ctx, d) => createMissing(ctx, d.addresses),
+  provision: async (ctx, d, opts) => createMissing(ctx, d.addresses, opts.only),
   sshTarget: ({ spec, state }, name) => {
     const lab = labRecord(state, name);
     if (lab === undefined) throw new MesoError('Internal', `local host ${name} has no record in the state`);
