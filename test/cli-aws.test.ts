@@ -118,6 +118,41 @@ void test('apply --cloud-only asks first, then creates and records; a second pla
   assert.match(none.stderr, /nothing to destroy/);
 });
 
+void test('apply --cloud-only --target aws/instance/<name>: that instance and the groups it needs, nothing else', async () => {
+  const f = join(dir, 't.yaml');
+  writeFileSync(f, yaml('t'));
+  const plan = await runMeso('plan', f, '--cloud-only', '--json', '--target', 'aws/instance/w-2');
+  assert.equal(plan.code, 0, plan.stderr);
+  const p = JSON.parse(plan.stdout) as {
+    partial: boolean;
+    targets: string[];
+    changes: { address: string }[];
+  };
+  assert.equal(p.partial, true);
+  assert.deepEqual(p.targets, ['aws/instance/w-2']);
+  const addresses = p.changes.map((c) => c.address);
+  assert.ok(addresses.includes('aws/instance/w-2'));
+  assert.ok(
+    addresses.every((a) => a === 'aws/instance/w-2' || a.startsWith('aws/security-group/')),
+    addresses.join(),
+  );
+
+  const r = await runMeso('apply', f, '--cloud-only', '--auto-approve', '--target', 'aws/instance/w-2');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(aws.live().length, 1, 'one instance made');
+  assert.equal(aws.balancers.size, 0, 'no balancer: not targeted');
+  assert.deepEqual(Object.keys(state('t').hosts), ['w-2']);
+  // The rest is still to do, and a plan without --target says so.
+  const rest = await runMeso('plan', f, '--cloud-only', '--json');
+  const left = (JSON.parse(rest.stdout) as { changes: { address: string }[] }).changes.map((c) => c.address);
+  assert.ok(left.includes('aws/instance/master-1') && !left.includes('aws/instance/w-2'), left.join());
+  const typo = await runMeso('plan', f, '--cloud-only', '--target', 'aws/instanse/w-2');
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /aws has no resource kind instanse/);
+  assert.equal((await runMeso('destroy', f, '--auto-approve')).code, 0);
+  assert.equal(aws.live().length, 0);
+});
+
 void test('--cloud-only and --by-tag are refused for other providers, with the reason', async () => {
   const s = join(dir, 'static.yaml');
   writeFileSync(
