@@ -56,8 +56,19 @@ void test('every provider and size: the file passes the validation `meso validat
   }
 });
 
-void test('the output is deterministic', () => {
-  for (const p of PROVIDERS) assert.equal(renderInit(options(p, 3, 2)), renderInit(options(p, 3, 2)));
+void test('the output is deterministic, and does not depend on the file name', () => {
+  for (const p of PROVIDERS) {
+    assert.equal(renderInit(options(p, 3, 2)), renderInit(options(p, 3, 2)));
+    assert.equal(
+      renderInit(options(p, 3, 2)),
+      renderInit({ ...options(p, 3, 2), file: '/elsewhere/c.yaml' }),
+    );
+  }
+  // Through the CLI, two directories at the same depth get the same bytes.
+  const [a, b] = [tempDir('meso-init-det-'), tempDir('meso-init-det-')];
+  for (const d of [a, b])
+    assert.equal(spawnMeso(['init', '--provider', 'aws', '--out', join(d, 'c.yaml')]).code, 0);
+  assert.deepEqual(readFileSync(join(a, 'c.yaml')), readFileSync(join(b, 'c.yaml')));
 });
 
 void test('every section is explained in a comment, and the commented examples are there', () => {

@@ -55,7 +55,7 @@ void test('expandString: each malformed reference is a problem at its own ${', (
     [
       [0, 'environment variable A is not set'],
       [2, "'1x' is not a variable name"],
-      [3, '${B:?no} is not supported'],
+      [3, '${B:?...} is not supported'],
       [4, 'empty ${}'],
       [5, 'the default of ${C} holds another ${'],
       [7, 'unterminated ${ (no closing })'],

@@ -16,7 +16,7 @@ export interface InitOptions {
   name?: string;
   /** Where the JSON Schema is, relative to the file (for the yaml-language-server line). */
   schemaRef: string;
-  /** The file's name, for the comments and diagnostics. */
+  /** The file's name, for diagnostics and the next steps (the text itself does not depend on it). */
   file: string;
 }
 
@@ -64,7 +64,7 @@ export function renderInit(o: InitOptions): string {
     `# yaml-language-server: $schema=${o.schemaRef}`,
     ...s.about.map((l) => `# ${l}`),
     `# Written by \`meso init --provider ${o.provider} --masters ${o.masters} --agents ${o.agents}${o.name === undefined ? '' : ` --name ${o.name}`}\`. Check it with`,
-    `# \`meso validate ${o.file}\`; see every field in README.md, "cluster.yaml reference".`,
+    '# `meso validate FILE`; every field is in README.md, "cluster.yaml reference".',
     '# Any value may be ${NAME} or ${NAME:-default}, read from the environment (never a secret).',
     'apiVersion: meso/v1',
     'kind: Cluster',

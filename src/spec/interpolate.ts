@@ -86,12 +86,13 @@ function resolve(body: string, env: Env, ordinal: number, problems: Problem[]): 
   const name = sep < 0 ? body : body.slice(0, sep);
   const fallback = sep < 0 ? undefined : body.slice(sep + 2);
   if (!NAME.test(name)) {
-    const op = /^[A-Za-z_][A-Za-z0-9_]*(.)/.exec(name);
+    // Only the name and the operator are shown: what follows may be anything (a password).
+    const op = /^[A-Za-z_][A-Za-z0-9_]*[^A-Za-z0-9_]{1,2}/.exec(name);
     problems.push(
       op !== null
         ? {
             ordinal,
-            message: `\${${body}} is not supported`,
+            message: `\${${op[0]}...} is not supported`,
             fix: 'write ${NAME} or ${NAME:-default}',
           }
         : {
