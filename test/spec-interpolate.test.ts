@@ -244,3 +244,34 @@ void test('meso validate reads the variables from its environment', () => {
   assert.match(plan.stdout, /"host": "g-2"/);
   assert.doesNotMatch(plan.stdout, /"host": "g-3"/);
 });
+
+void test('a saved plan is stale when the values of its variables changed', () => {
+  const dir = tempDir('meso-interp-plan-');
+  const file = join(dir, 'c.yaml');
+  // A local cluster whose hosts do not exist plans without SSH or root, and writes no state.
+  const name = `interp-${process.pid}`;
+  writeFileSync(
+    file,
+    [
+      'apiVersion: meso/v1',
+      'kind: Cluster',
+      `name: ${name}`,
+      'provider: local',
+      'install: { method: none }',
+      'masters: { count: 1 }',
+      'agents:',
+      '  - group: w',
+      '    count: ${MESO_TEST_N}',
+      '',
+    ].join('\n'),
+  );
+  const plan = join(dir, 'plan.json');
+  const made = spawnMeso(['plan', file, '--out', plan], { env: { ...process.env, MESO_TEST_N: '1' } });
+  assert.equal(made.code, 0, made.stderr);
+  const apply = spawnMeso(['apply', plan, '--auto-approve'], { env: { ...process.env, MESO_TEST_N: '2' } });
+  assert.equal(apply.code, 1);
+  assert.match(
+    apply.stderr,
+    /^error: Saved plan is stale: the environment variables .*c\.yaml uses have other values/,
+  );
+});
