@@ -85,7 +85,7 @@ void test('every section is explained in a comment, and the commented examples a
 
 void test('aws: the values of the account come from the environment, with defaults that validate', () => {
   const { text } = initSpec(options('aws', 3, 2));
-  assert.match(text, /ami: \$\{MESO_AMI:-ami-[0-9a-f]+\}/);
+  assert.match(text, /ami: "\$\{MESO_AMI:-ami-[0-9a-f]+\}"/);
   const dflt = validateText(text, 'cluster.yaml', {}).spec!;
   assert.equal(dflt.aws['ami'], 'ami-0123456789abcdef0');
   const env = { MESO_AMI: 'ami-0fedcba9876543210', AWS_REGION: 'eu-west-1', MESO_SUBNET: 'subnet-1' };
