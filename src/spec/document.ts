@@ -83,7 +83,7 @@ export function parseYaml(text: string, file: string, env: Env = {}): ParsedYaml
   const doc = compose(tokens, text.length);
   const errors: LocatedDiagnostic[] = doc.errors.map((e) => {
     // Unquoted inside { } or [ ], `${X}` reads as a `$` then a mapping: point at the `$`.
-    const unquoted = text.startsWith('${', e.pos[0] - 1);
+    const unquoted = e.pos[0] > 0 && text.startsWith('${', e.pos[0] - 1);
     const pos = lineCounter.linePos(unquoted ? e.pos[0] - 1 : e.pos[0]);
     return {
       file,
