@@ -59,6 +59,8 @@ void test('commands for static and local clusters never load the AWS SDK', () =>
     // Against the hosts: a local cluster whose hosts do not exist yet plans without SSH.
     ['plan', local],
     ['force-unlock', local],
+    // init writes an aws spec from the plug-in's starter alone.
+    ['init', '--provider', 'aws', '--out', join(dir, 'aws.yaml')],
   ];
   for (const args of cases) {
     const r = sdkModules(args, { MESO_LOCAL_DIR: join(dir, 'hosts') });

@@ -1,6 +1,6 @@
 import { applyCluster } from '../engine/apply.js';
 import type { ApplyOutcome } from '../engine/apply.js';
-import { readSavedPlan } from '../engine/saved-plan.js';
+import { checkSameValues, readSavedPlan } from '../engine/saved-plan.js';
 import type { SavedPlan } from '../engine/saved-plan.js';
 import { planToText } from '../report/plan-text.js';
 import { parseDuration } from '../util/duration.js';
@@ -42,6 +42,7 @@ export async function applyCommand(file: string, opts: ApplyCmdOptions, io: Io):
     if (expected.partial === true) targets = expected.targets ?? [];
   }
   const spec = await loadOrFail(file, io);
+  if (expected !== undefined) checkSameValues(expected, spec);
   const json = opts.json === true;
   const say = reporter(io, json);
   const abort = new AbortController();

@@ -9,7 +9,7 @@ import type { Io } from './io.js';
 /** Load and validate a spec, printing every finding; an invalid spec ends the command with exit 1. */
 export async function loadOrFail(file: string, io: Io): Promise<Spec> {
   phaseDone('modules');
-  const v = await loadSpecFile(file);
+  const v = await loadSpecFile(file, process.env);
   phaseDone('spec');
   for (const d of v.diagnostics) io.err(`${formatDiagnostic(d)}\n`);
   if (v.spec === undefined || hasErrors(v.diagnostics)) {

@@ -7,6 +7,7 @@ import type { Io } from './io.js';
 import type { ApplyCmdOptions } from './apply-cmd.js';
 import type { DestroyCmdOptions } from './destroy-cmd.js';
 import type { GcOptions } from './gc-cmd.js';
+import type { InitCmdOptions } from './init-cmd.js';
 import type { PlanOptions } from './plan-cmd.js';
 
 const require = createRequire(import.meta.url);
@@ -30,6 +31,17 @@ function program(io: Io, result: { code: number }): Command {
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  p.command('init')
+    .description('write a commented cluster.yaml that validates, to edit from there (never overwrites)')
+    .option('--provider <name>', 'static (existing hosts), local (containers here) or aws (EC2)', 'local')
+    .option('--masters <n>', 'number of masters: 1, 3 or 5 (an odd number keeps a quorum)', '3')
+    .option('--agents <n>', 'number of agents in the one agent group (0: none)', '2')
+    .option('--name <name>', "the cluster's name (default: lab, mesos or cloud by provider)")
+    .option('--out <file>', 'the file to write; an existing file is never overwritten', 'cluster.yaml')
+    .action(async (opts: InitCmdOptions) => {
+      result.code = await (await import('./init-cmd.js')).initCommand(opts, io);
+    });
 
   p.command('validate')
     .description('check a cluster file: YAML, schema and cluster rules; every error with file:line:col')

@@ -32,7 +32,7 @@ export async function planCluster(
       plan = seen.plan;
     }
     if (opts.out !== undefined)
-      await writeSavedPlan(opts.out, plan, specFile, p.state, opts.cloudOnly === true);
+      await writeSavedPlan(opts.out, plan, spec, specFile, p.state, opts.cloudOnly === true);
     return plan;
   } finally {
     await p.pool.closeAll();

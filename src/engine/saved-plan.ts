@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { planToJson } from '../plan/json.js';
 import { sha256 } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
+import type { Spec } from '../spec/types.js';
 import type { ClusterState } from '../state/types.js';
 import { MesoError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -14,8 +15,18 @@ export interface SavedPlan {
   /** Made with --target: applying it plans again with the same targets. */
   partial?: boolean;
   targets?: string[];
-  saved: { spec_file: string; spec_sha256: string; lineage: string; serial: number; cloud_only?: boolean };
+  saved: {
+    spec_file: string;
+    spec_sha256: string;
+    /** The spec as validated, its `${NAME}` references resolved: the environment is part of the plan. */
+    spec_values_sha256?: string;
+    lineage: string;
+    serial: number;
+    cloud_only?: boolean;
+  };
 }
+
+const specValues = (spec: Spec): string => sha256(JSON.stringify(spec));
 
 /** What makes two plans the same plan: every change's address, action and fingerprints, in order. */
 const identity = (changes: readonly Record<string, unknown>[]): string =>
@@ -31,6 +42,7 @@ const identity = (changes: readonly Record<string, unknown>[]): string =>
 export async function writeSavedPlan(
   out: string,
   plan: Plan,
+  spec: Spec,
   specFile: string,
   state: ClusterState,
   cloudOnly: boolean,
@@ -40,6 +52,7 @@ export async function writeSavedPlan(
     saved: {
       spec_file: resolve(specFile),
       spec_sha256: sha256(await readFile(specFile, 'utf8')),
+      spec_values_sha256: specValues(spec),
       lineage: state.lineage,
       serial: state.serial,
       ...(cloudOnly ? { cloud_only: true } : {}),
@@ -73,6 +86,20 @@ export async function readSavedPlan(path: string): Promise<SavedPlan> {
     );
   }
   return saved;
+}
+
+/**
+ * The same file can mean another cluster when the environment variables it uses changed (another
+ * AMI, another count): such a saved plan is stale too.
+ */
+export function checkSameValues(expected: SavedPlan, spec: Spec): void {
+  const want = expected.saved.spec_values_sha256;
+  if (want === undefined || want === specValues(spec)) return;
+  throw new MesoError(
+    'PlanStale',
+    `Saved plan is stale: the environment variables ${expected.saved.spec_file} uses have other values than when the plan was made`,
+    { hint: 'set them as they were, or make a new plan with `meso plan FILE --out plan.json`' },
+  );
 }
 
 /** A saved plan may only be applied to the world it was made against. */

@@ -78,6 +78,23 @@ export interface ProviderRuntime {
 }
 
 /**
+ * What `meso init` writes for this provider (src/spec/init.ts puts the file together): YAML lines
+ * with comments that teach, valid as they stand so that `meso validate` passes on a new file.
+ */
+export interface Starter {
+  /** A name for the cluster when `--name` is not given. */
+  readonly name: string;
+  /** Comment lines (without `# `) under the schema line: where this provider's hosts come from. */
+  readonly about: readonly string[];
+  /** The sections written before `zookeeper:` (ssh, install, the provider's own), as YAML lines. */
+  readonly sections: readonly string[];
+  /** The lines under `masters:` or an agent group that say which hosts it has (`count: N`, `hosts:`). */
+  hosts(role: 'master' | 'agent', n: number): readonly string[];
+  /** What to do before `meso apply` (set variables, edit addresses), one line each. */
+  readonly before: readonly string[];
+}
+
+/**
  * A provider as the registry knows it: small facts read while a spec is validated and rendered
  * (no SDK, nothing heavy), and `load()` for its operations.
  */
@@ -95,6 +112,8 @@ export interface ProviderPlugin {
   readonly rules?: Rule;
   /** Validation of a spec that names another provider (e.g. this provider's section given there). */
   readonly rulesWhenOther?: Rule;
+  /** What `meso init --provider <name>` writes. */
+  readonly starter: Starter;
   /** Command-line options only this provider supports. */
   readonly supports?: { cloudOnly?: boolean; byTag?: boolean };
   load(): Promise<ProviderRuntime>;

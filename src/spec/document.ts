@@ -1,6 +1,8 @@
 import { Composer, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, visit, YAMLParseError } from 'yaml';
 import type { CST, Document, Node } from 'yaml';
 import type { Diagnostic, LocatedDiagnostic, SpecPath } from './diagnostics.js';
+import { interpolateDocument } from './interpolate.js';
+import type { Env } from './interpolate.js';
 
 /** A parsed cluster file that can say where any path of it is written. */
 export interface SourceDocument {
@@ -60,7 +62,11 @@ function compose(tokens: CST.Token[], length: number): Document.Parsed {
   return doc!;
 }
 
-export function parseYaml(text: string, file: string): ParsedYaml {
+/**
+ * Parse `text`, then expand its `${NAME}` references from `env` (see interpolate.ts); an empty
+ * `env` leaves only the references with a default resolvable.
+ */
+export function parseYaml(text: string, file: string, env: Env = {}): ParsedYaml {
   const lineCounter = new LineCounter();
   const tokens = parseTokens(text, lineCounter);
   if (!Array.isArray(tokens)) {
@@ -76,7 +82,9 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   }
   const doc = compose(tokens, text.length);
   const errors: LocatedDiagnostic[] = doc.errors.map((e) => {
-    const pos = lineCounter.linePos(e.pos[0]);
+    // Unquoted inside { } or [ ], `${X}` reads as a `$` then a mapping: point at the `$`.
+    const unquoted = e.pos[0] > 0 && text.startsWith('${', e.pos[0] - 1);
+    const pos = lineCounter.linePos(unquoted ? e.pos[0] - 1 : e.pos[0]);
     return {
       file,
       line: pos.line,
@@ -84,9 +92,12 @@ export function parseYaml(text: string, file: string): ParsedYaml {
       severity: 'error',
       path: [],
       message: `invalid YAML: ${firstSentence(e.message)}`,
-      fix: 'fix the YAML syntax at this position',
+      fix: unquoted
+        ? 'inside { } or [ ], quote a ${...} value: "${NAME}"'
+        : 'fix the YAML syntax at this position',
     };
   });
+  if (errors.length === 0) errors.push(...interpolateDocument(doc, text, lineCounter, file, env));
   let data: unknown;
   if (errors.length === 0) {
     try {

@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { MesoError } from '../util/errors.js';
 import { validateText } from './validate.js';
 import type { Validation } from './validate.js';
+import type { Env } from './interpolate.js';
 
 /**
  * A cluster file is a few KB; the 10,000 agents of bench/grid.ts take 539 KB. The YAML parser needs
@@ -24,8 +25,11 @@ async function readCapped(file: string): Promise<Buffer> {
   }
 }
 
-/** Read and validate a cluster file. Unreadable files are a MesoError; invalid ones come back as diagnostics. */
-export async function loadSpecFile(file: string): Promise<Validation> {
+/**
+ * Read and validate a cluster file, its `${NAME}` references resolved from `env` (the CLI passes
+ * process.env). Unreadable files are a MesoError; invalid ones come back as diagnostics.
+ */
+export async function loadSpecFile(file: string, env: Env = {}): Promise<Validation> {
   let bytes: Buffer;
   try {
     bytes = await readCapped(file);
@@ -48,5 +52,5 @@ export async function loadSpecFile(file: string): Promise<Validation> {
       hint: 'a cluster file is a few KB (10,000 static hosts take about 540 KB); check that this is the cluster file',
     });
   }
-  return validateText(bytes.toString('utf8'), file);
+  return validateText(bytes.toString('utf8'), file, env);
 }

@@ -1,6 +1,7 @@
 import { compareDiagnostics } from './diagnostics.js';
 import type { LocatedDiagnostic } from './diagnostics.js';
 import { parseYaml } from './document.js';
+import type { Env } from './interpolate.js';
 import { normalize } from './normalize.js';
 import { runRules } from './rules.js';
 import { checkSchema } from './schema.js';
@@ -17,9 +18,12 @@ export function hasErrors(diagnostics: readonly LocatedDiagnostic[]): boolean {
   return diagnostics.some((d) => d.severity === 'error');
 }
 
-/** YAML, then the JSON Schema, then the semantic rules; pure, so tests need no files. */
-export function validateText(text: string, file: string): Validation {
-  const parsed = parseYaml(text, file);
+/**
+ * YAML (with `${NAME}` expanded from `env`), then the JSON Schema, then the semantic rules; pure,
+ * so tests need no files.
+ */
+export function validateText(text: string, file: string, env: Env = {}): Validation {
+  const parsed = parseYaml(text, file, env);
   if (parsed.errors.length > 0) return { spec: undefined, diagnostics: parsed.errors };
   const { source } = parsed;
   if (source.data === undefined || source.data === null) {

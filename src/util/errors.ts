@@ -7,6 +7,7 @@ export type MesoErrorCode =
   | 'SpecUnreadable'
   | 'UsageError'
   | 'OutputUnwritable'
+  | 'OutputExists'
   | 'NotImplemented'
   | 'PlanInvalid'
   | 'StateUnreadable'

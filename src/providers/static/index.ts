@@ -1,4 +1,5 @@
 import type { ProviderPlugin } from '../types.js';
+import { starter } from './starter.js';
 import { rules } from './rules.js';
 
 /** Hosts that exist already, at the addresses the spec gives. */
@@ -6,6 +7,7 @@ export const staticPlugin: ProviderPlugin = {
   name: 'static',
   createsMachines: false,
   rules,
+  starter,
   installMissing: 'error',
   load: () => import('./runtime.js').then((m) => m.staticProvider),
 };
