@@ -37,6 +37,7 @@ export type MesoErrorCode =
   | 'SshCommandTimeout'
   | 'SshConnectionLost'
   | 'SshSudoFailed'
+  | 'LogsFailed'
   | 'AwsCallFailed'
   | 'AwsConflict'
   | 'AwsTimeout'
