@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ROOT } from './helpers/cli.js';
-import { freeSubnet, labSkip } from './helpers/lab.js';
+import { freeSubnet, labSkip, shq } from './helpers/lab.js';
+import { which } from '../src/providers/local/exec.js';
 
 /**
  * `meso ssh` and `meso logs` on real local hosts, as an operator runs them: a command and its exit
@@ -68,6 +69,44 @@ void describe('meso ssh and meso logs on local hosts', { skip: labSkip(), timeou
       assert.equal(piped.stdout.trim(), 'w-1');
       const cat = meso(['ssh', file, 'master-1', '--', 'wc', '-c'], 'x'.repeat(100_000));
       assert.equal(cat.stdout.trim(), '100000', 'stdin reaches a command, then its EOF');
+
+      // stdin a terminal (script(1) makes one): a login shell on a remote terminal of our size.
+      if (which('script') !== undefined) {
+        const shell = spawn(
+          'script',
+          [
+            '-qfec',
+            `stty cols 100 rows 30; ${[process.execPath, BIN, 'ssh', file, 'master-1'].map(shq).join(' ')}`,
+            '/dev/null',
+          ],
+          { env, stdio: ['pipe', 'pipe', 'pipe'] },
+        );
+        let screen = '';
+        shell.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+        const done = new Promise<number | null>((resolve) => shell.on('close', resolve));
+        await waitFor(() => screen.includes('root@master-1'), 30_000);
+        shell.stdin.write('tty; stty size; exit 5\r');
+        assert.equal(await done, 5, screen);
+        assert.match(screen, /\/dev\/pts\/\d+\r?\r\n30 100\r/);
+      }
+
+      // Ctrl-C without a remote terminal hangs up at once and exits 128 + SIGINT.
+      const long = spawn(
+        process.execPath,
+        [BIN, 'ssh', file, 'master-1', '--', 'sh', '-c', 'echo ready; sleep 60'],
+        {
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let ready = '';
+      long.stdout.on('data', (d: Buffer) => (ready += d.toString()));
+      const longDone = new Promise<number | null>((resolve) => long.on('close', resolve));
+      await waitFor(() => ready === 'ready\n', 30_000);
+      const interruptedAt = Date.now();
+      long.kill('SIGINT');
+      assert.equal(await longDone, 130);
+      assert.ok(Date.now() - interruptedAt < 5000, 'meso does not wait for the remote command');
 
       // Hosts that cannot be named.
       const unknown = meso(['ssh', file, 'master-9', '--', 'true']);

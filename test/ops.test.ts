@@ -149,6 +149,7 @@ function fakeProcess(): {
       stdout: out,
       stderr: err,
       resize: () => undefined,
+      signal: () => undefined,
       close: () => {
         closed = true;
         finish(new Error('closed without a status'));

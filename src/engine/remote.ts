@@ -81,6 +81,11 @@ export async function openHost(spec: Spec, specFile: string, host: string, say: 
   }
 }
 
+/** After an EOF on --follow's stdin, how long the host-side watcher gets before we hang up. */
+const EOF_GRACE_MS = 2000;
+/** After hanging up, how long we wait for the remote status before leaving without it. */
+const HANGUP_WAIT_MS = 1000;
+
 /** The local side of a remote process. */
 export interface LocalStreams {
   /** Piped to the remote stdin (its end is the remote's EOF); undefined: the remote gets EOF at once. */
@@ -116,6 +121,17 @@ export async function pump(
   // Write errors on the remote stdin (the channel closed under it) are the exit's business.
   proc.stdin.on('error', () => undefined);
 
+  // sshd closes a hung-up channel only once its command ends, which may be never: after hanging up
+  // we wait a moment for the status, then leave (closing the connection ends the session).
+  let gaveUp: (() => void) | undefined;
+  const leave = new Promise<undefined>((resolve) => (gaveUp = () => resolve(undefined)));
+  const timers: NodeJS.Timeout[] = [];
+  const hangup = (signal?: NodeJS.Signals): void => {
+    // Where sshd honours it, the command gets the signal; it sees a hang-up in any case.
+    if (signal !== undefined) proc.signal(signal.slice(3));
+    proc.close();
+    timers.push(setTimeout(() => gaveUp?.(), HANGUP_WAIT_MS));
+  };
   const onOutputError = (): void => {
     ending ??= { kind: 'output-closed' };
     // The remote output still arriving is dropped: a paused channel would never report its close.
@@ -123,25 +139,29 @@ export async function pump(
     proc.stderr.unpipe(io.stderr);
     proc.stdout.resume();
     proc.stderr.resume();
-    proc.close();
+    hangup();
   };
   io.stdout.on('error', onOutputError);
   io.stderr.on('error', onOutputError);
   const unsubscribe = opts.interrupts?.((signal) => {
     if (ending !== undefined) return;
     ending = { kind: 'interrupted', signal };
-    if (opts.onInterrupt === 'hangup') return proc.close();
+    if (opts.onInterrupt === 'hangup') return hangup(signal);
     proc.stdin.end();
-    setTimeout(() => proc.close(), 2000).unref();
+    timers.push(setTimeout(() => hangup(), EOF_GRACE_MS));
   });
   try {
-    const exit = await proc.exit.catch((e: unknown) => {
-      // A channel we closed ourselves has no exit status: that is the ending we chose, not a loss.
-      if (ending !== undefined) return undefined;
-      throw e;
-    });
+    const exit = await Promise.race([
+      proc.exit.catch((e: unknown) => {
+        // A channel we closed ourselves has no exit status: that is the ending we chose, not a loss.
+        if (ending !== undefined) return undefined;
+        throw e;
+      }),
+      leave,
+    ]);
     ending ??= { kind: 'exit', exit: exit! };
   } finally {
+    for (const t of timers) clearTimeout(t);
     unsubscribe?.();
     if (io.stdin !== undefined) io.stdin.unpipe(proc.stdin);
     proc.stdout.unpipe(io.stdout);

@@ -37,6 +37,8 @@ export interface RemoteProcess {
   readonly stderr: Readable;
   /** A new terminal size (after SIGWINCH). */
   resize(rows: number, cols: number): void;
+  /** Ask sshd to send the remote process a signal (`INT`, `TERM`, ...); sshd may ignore it. */
+  signal(name: string): void;
   /** Hang up: close the channel, so the remote side sees its session end. */
   close(): void;
   /** Settles when the channel closes: the exit status, or SshConnectionLost without one. */
@@ -111,6 +113,13 @@ function remoteProcess(
     stdout: channel,
     stderr: channel.stderr,
     resize: (rows, cols) => channel.setWindow(rows, cols, 0, 0),
+    signal: (name) => {
+      // Channel.signal() is a no-op once our stdin has ended; the protocol call is not.
+      const id = channel.outgoing?.id;
+      const state = channel.outgoing?.state;
+      if (typeof id === 'number' && (state === 'open' || state === 'eof'))
+        session.client._protocol?.signal?.(id, name);
+    },
     close: () => channel.close(),
     exit,
   };
