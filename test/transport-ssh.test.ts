@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { connectSsh, DEFAULT_RETRY } from '../src/transport/ssh.js';
 import type { SshConnection } from '../src/transport/ssh.js';
 import type { SshTarget } from '../src/transport/host.js';
+import type { RemoteProcess } from '../src/transport/ssh-stream.js';
 import { TransportStats } from '../src/transport/stats.js';
 import { isMesoError } from '../src/util/errors.js';
 import type { MesoErrorCode } from '../src/util/errors.js';
@@ -26,6 +27,19 @@ import type { Sshd } from './helpers/sshd.js';
 
 const skip = sshdSkipReason();
 const FAST_RETRY = { attempts: 2, delaysMs: [100] };
+
+/** A streamed remote process's output and exit, `input` on its stdin (then EOF). */
+async function collect(
+  p: RemoteProcess,
+  input = '',
+): Promise<{ code: number; signal?: string; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  p.stdin.end(input);
+  return { ...(await p.exit), out, err };
+}
 
 void describe('ssh transport against a real sshd', { skip }, () => {
   let sshd: Sshd;
@@ -499,6 +513,34 @@ void describe('ssh transport against a real sshd', { skip }, () => {
     assert.equal(stats2.counters('lab-1').connectAttempts, 2);
   });
 
+  void test('stream: stdout and stderr apart, stdin and its EOF, exit codes, signals, a terminal', async () => {
+    const conn = await connectSsh(target());
+    try {
+      const r = await collect(await conn.stream({ command: 'cat; echo err >&2; exit 4' }), 'in\n');
+      assert.deepEqual(r, { code: 4, out: 'in\n', err: 'err\n' });
+      const killed = await collect(await conn.stream({ command: 'kill -TERM $$' }));
+      assert.deepEqual([killed.code, killed.signal], [143, 'SIGTERM']);
+      const shell = await collect(await conn.stream({}), 'echo from-shell; exit 6\n');
+      assert.deepEqual([shell.code, shell.out], [6, 'from-shell\n']);
+      // A terminal of the asked size; a resize reaches it.
+      const tty = await conn.stream({
+        command: 'stty size; read x; stty size',
+        pty: { term: 'xterm', rows: 30, cols: 100 },
+      });
+      let out = '';
+      tty.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      while (!out.includes('30 100')) await new Promise((r) => setTimeout(r, 50));
+      tty.resize(40, 120);
+      await new Promise((r) => setTimeout(r, 200));
+      tty.stdin.write('\r');
+      assert.equal((await tty.exit).code, 0);
+      assert.match(out, /30 100\r\n.*40 120\r\n/s);
+      assert.equal((await conn.exec('echo still')).stdout, 'still\n', 'the connection stays usable');
+    } finally {
+      await conn.close();
+    }
+  });
+
   void test(
     'non-root user: sudo -n -- sh -c with the command as one quoted argument, values on stdin',
     {
@@ -516,6 +558,10 @@ void describe('ssh transport against a real sshd', { skip }, () => {
           const r = await conn.exec(`id -u; printf '%s' "it's $(cat)"`, { stdin: '$(reboot) `x`' });
           assert.deepEqual(r, { code: 0, stdout: "0\nit's $(reboot) `x`", stderr: '' });
           assert.equal((await conn.exec('exit 5')).code, 5);
+          const root = await collect(await conn.stream({ command: 'id -u', asRoot: true }));
+          assert.deepEqual([root.code, root.out], [0, '0\n'], 'asRoot: through sudo -n');
+          const self = await collect(await conn.stream({ command: 'id -u' }));
+          assert.notEqual(self.out, '0\n', 'without asRoot: the SSH user itself');
         } finally {
           await conn.close();
         }

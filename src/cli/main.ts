@@ -8,7 +8,9 @@ import type { ApplyCmdOptions } from './apply-cmd.js';
 import type { DestroyCmdOptions } from './destroy-cmd.js';
 import type { GcOptions } from './gc-cmd.js';
 import type { InitCmdOptions } from './init-cmd.js';
+import type { LogsCmdOptions } from './logs-cmd.js';
 import type { PlanOptions } from './plan-cmd.js';
+import type { SshCmdOptions } from './ssh-cmd.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../../package.json') as { version: string };
@@ -98,6 +100,29 @@ function program(io: Io, result: { code: number }): Command {
     .option('--strict-hosts', 'stop at the first host that cannot be reached (no agent is skipped)')
     .action(async (file: string, opts: { json?: boolean; strictHosts?: boolean }) => {
       result.code = await (await import('./status-cmd.js')).statusCommand(file, opts, io);
+    });
+
+  p.command('ssh')
+    .description(
+      "a shell, or COMMAND, on a host of the cluster: the spec's SSH settings, meso's host-key checks",
+    )
+    .argument('<file>', 'cluster file')
+    .argument('<host>', 'host name, e.g. master-1')
+    .argument('[command...]', 'after --: the command and its arguments, each passed as one word')
+    .option('-t, --tty', 'a remote terminal for COMMAND too (a shell gets one when stdin is a terminal)')
+    .action(async (file: string, host: string, command: string[], opts: SshCmdOptions) => {
+      result.code = await (await import('./ssh-cmd.js')).sshCommand(file, host, command, opts, io);
+    });
+
+  p.command('logs')
+    .description("the journal of meso's units on a host: all of them, or one service's")
+    .argument('<file>', 'cluster file')
+    .argument('<host>', 'host name, e.g. master-1')
+    .argument('[service]', 'zookeeper, mesos-master, mesos-agent or marathon (default: all on the host)')
+    .option('-n, --lines <n>', 'show the last N lines of the journal', '100')
+    .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+    .action(async (file: string, host: string, service: string | undefined, opts: LogsCmdOptions) => {
+      result.code = await (await import('./logs-cmd.js')).logsCommand(file, host, service, opts, io);
     });
 
   p.command('destroy')

@@ -7,6 +7,8 @@ import { formatPublicKey } from './known-hosts.js';
 import { endClient, errorText } from './ssh-session.js';
 import type { Session, Ssh2Channel } from './ssh-session.js';
 import type { HostCounters } from './stats.js';
+import { openStream } from './ssh-stream.js';
+import type { RemoteProcess, StreamOptions } from './ssh-stream.js';
 
 /** What connectSsh returns: the port plus what the benchmark and the state want to know. */
 export interface SshConnection extends HostConnection {
@@ -14,6 +16,8 @@ export interface SshConnection extends HostConnection {
   readonly stats: Readonly<HostCounters>;
   /** The host key the server presented and that passed the check, as `type base64`. */
   readonly hostKey: string;
+  /** A remote process with open streams and no timeout (`meso ssh`, `meso logs`). */
+  stream(opts: StreamOptions): Promise<RemoteProcess>;
 }
 
 // --- the connection -------------------------------------------------------------------------------------
@@ -62,6 +66,23 @@ export class SshHostConnection implements SshConnection {
     } finally {
       this.stats.execMillis += Date.now() - started;
     }
+  }
+
+  async stream(opts: StreamOptions): Promise<RemoteProcess> {
+    if (this.closed || this.peerClosed) {
+      throw new MesoError('SshConnectionLost', `${this.name}: the SSH connection is closed`, {
+        hint: 'the host dropped the connection: run the command again',
+      });
+    }
+    this.stats.execs++;
+    const command =
+      opts.command === undefined || opts.asRoot !== true
+        ? opts.command
+        : remoteCommandLine(opts.command, { sudo: this.sudo, timeoutMs: 0, killGraceMs: 0 });
+    return openStream(this.name, this.session, {
+      ...(command === undefined ? {} : { command }),
+      ...(opts.pty === undefined ? {} : { pty: opts.pty }),
+    });
   }
 
   private async run(

@@ -29,6 +29,7 @@ export interface Ssh2Client {
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: 'close', listener: () => void): this;
   once(event: 'close', listener: () => void): this;
+  off(event: 'close', listener: () => void): this;
   readonly _sock?: { destroyed?: boolean; destroy?: () => void };
   readonly _protocol?: { signal?(channelId: number, signalName: string): void };
 }

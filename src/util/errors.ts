@@ -38,6 +38,7 @@ export type MesoErrorCode =
   | 'SshCommandTimeout'
   | 'SshConnectionLost'
   | 'SshSudoFailed'
+  | 'LogsFailed'
   | 'AwsCallFailed'
   | 'AwsConflict'
   | 'AwsTimeout'
