@@ -5,6 +5,7 @@ import type { SavedPlan } from '../engine/saved-plan.js';
 import { planToText } from '../report/plan-text.js';
 import { parseDuration } from '../util/duration.js';
 import { loadOrFail } from './common.js';
+import { endpointsSummary, endpointsText } from './endpoints-text.js';
 import type { Io } from './io.js';
 import { confirm, reportApplyEvent, reporter } from './report.js';
 
@@ -58,6 +59,11 @@ export async function applyCommand(file: string, opts: ApplyCmdOptions, io: Io):
         say,
         showPlan: (plan) => {
           if (!json) io.out(planToText(plan));
+        },
+        // After the summary, like Terraform's outputs; one `endpoints` event with --json.
+        showEndpoints: (e) => {
+          if (json) say('endpoints', endpointsSummary(e), { endpoints: e });
+          else io.out(`\n${endpointsText(e)}`);
         },
         confirm: (question) => confirm(io, question, opts.autoApprove === true),
         // On a terminal, listr2 shows phases and per-host tasks; otherwise plain lines or JSON events.

@@ -10,6 +10,7 @@ export type MesoErrorCode =
   | 'NotImplemented'
   | 'PlanInvalid'
   | 'StateUnreadable'
+  | 'StateMissing'
   | 'StateLocked'
   | 'PlanUnsafe'
   | 'SecretUnavailable'
