@@ -186,25 +186,17 @@ function healthStdout(answers: Record<string, string>): string {
 const ok = (body: unknown): string =>
   `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(body)}`;
 
-void test('askMasters: one probe per master; the leader from the masters themselves; a master the network keeps from us is a look', async () => {
-  const execs: string[] = [];
+void test('askMasters: one probe per master, one request each; the leader is the master that serves /master/slaves itself', async () => {
+  const stdins: string[] = [];
   const conn = (name: string): HostConnection =>
     ({
       exec: (_command: string, opts: { stdin?: string } = {}): Promise<ExecResult> => {
-        execs.push(name);
-        assert.match(opts.stdin ?? '', /\/metrics\/snapshot/);
-        assert.match(opts.stdin ?? '', /\/master\/slaves/);
-        const stdout =
+        stdins.push(`${name} ${opts.stdin ?? ''}`);
+        const slaves =
           name === 'm2'
-            ? healthStdout({
-                metrics: ok({ 'master/elected': 1, 'registrar/state_fetch_ms': 3 }),
-                slaves: ok({ slaves: [{ id: 's1', hostname: '10.0.1.2', active: true }] }),
-              })
-            : healthStdout({
-                metrics: ok({ 'master/elected': 0 }),
-                slaves: 'HTTP/1.1 307 Temporary Redirect\r\nLocation: //10.0.0.2:5050/master/slaves\r\n\r\n',
-              });
-        return Promise.resolve({ code: 0, stdout, stderr: '' });
+            ? ok({ slaves: [{ id: 's1', hostname: '10.0.1.2', active: true }] })
+            : 'HTTP/1.1 307 Temporary Redirect\r\nLocation: //10.0.0.2:5050/master/slaves\r\n\r\n';
+        return Promise.resolve({ code: 0, stdout: healthStdout({ slaves }), stderr: '' });
       },
     }) as unknown as HostConnection;
   const p = {
@@ -219,7 +211,11 @@ void test('askMasters: one probe per master; the leader from the masters themsel
     },
   } as unknown as Session;
   const asked = await askMasters(p, new Map());
-  assert.deepEqual(execs.sort(), ['m1', 'm2'], 'one probe per reachable master');
+  assert.deepEqual(
+    stdins.sort(),
+    ['m1 H\tslaves\t10.0.0.1\t5050\t/master/slaves\n', 'm2 H\tslaves\t10.0.0.2\t5050\t/master/slaves\n'],
+    'one probe per reachable master, one HTTP request in it',
+  );
   const e = endpointsOf(p, topology, asked, undefined);
   assert.equal(e.leader, 'http://10.0.0.2:5050');
   assert.deepEqual(
@@ -234,6 +230,36 @@ void test('askMasters: one probe per master; the leader from the masters themsel
   assert.deepEqual(
     e.agents.map((a) => a.registered),
     [false, true],
+  );
+
+  // No leader elected (every master answers 503), and a master with nothing on its port.
+  const noLeader = {
+    ...p,
+    pool: {
+      connectAll: () => Promise.resolve(new Map()),
+      get: (name: string) =>
+        Promise.resolve({
+          exec: () =>
+            Promise.resolve({
+              code: 0,
+              stdout:
+                name === 'm3'
+                  ? 'H\tslaves\t\nE\tdone\n'
+                  : healthStdout({ slaves: 'HTTP/1.1 503 Service Unavailable\r\n\r\nNo leader elected' }),
+              stderr: '',
+            }),
+        }),
+    },
+  } as unknown as Session;
+  const n = endpointsOf(p, topology, await askMasters(noLeader, new Map()), undefined);
+  assert.equal(n.leader, null);
+  assert.deepEqual(
+    n.masters.map((m) => [m.host, m.reachable, m.reason]),
+    [
+      ['m1', true, null],
+      ['m2', true, null],
+      ['m3', false, 'no answer on port 5050'],
+    ],
   );
 
   // A host that answers but refuses us is not "unreachable": it stops the command, as everywhere.

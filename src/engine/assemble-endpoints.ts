@@ -1,5 +1,5 @@
 // `meso endpoints` and apply's closing block, assembled: a pure function of the topology, the ports,
-// what each master said about itself and what the leading master lists. No I/O here; the engine
+// what each master said and what the leading master lists. No I/O here; the engine
 // (endpoints.ts) asks the hosts, apply hands in what its verify saw.
 import type { Topology, TopologyHost } from '../model/topology.js';
 import type { ProviderBalancer } from '../providers/types.js';
@@ -38,7 +38,10 @@ export interface Endpoints {
   }[];
 }
 
-/** What one master said about itself (its /metrics/snapshot), or why it was not heard. */
+/**
+ * What one master said, or why it was not heard: `elected` from its `master/elected` metric (apply's
+ * verify) or from serving `/master/slaves` itself, which only the leading master does.
+ */
 export interface MasterLook {
   answered: boolean;
   elected: boolean;

@@ -7,7 +7,6 @@ import type { ClusterState } from '../state/types.js';
 import { MesoError } from '../util/errors.js';
 import { agentsListed, probe } from '../verify/gates.js';
 import type { MesosLook, RegisteredAgent } from '../verify/gates.js';
-import { masterHealth } from '../verify/health.js';
 import { assembleEndpoints } from './assemble-endpoints.js';
 import type { Endpoints, EndpointsInput, MasterLook } from './assemble-endpoints.js';
 import { gateOptions, prepare, servicePorts } from './prepare.js';
@@ -42,9 +41,10 @@ export async function clusterEndpoints(spec: Spec, specFile: string, say: Say): 
 }
 
 /**
- * One probe per master, all at once: its /metrics/snapshot (elected or not) and /master/slaves
- * (the leader lists its agents; a standby answers with a redirect) in one round trip. A master the
- * network keeps us from, or that does not answer, is a look with its reason, never an error.
+ * One probe per master, all at once, each with one HTTP request: `/master/slaves`, which only the
+ * leading master serves itself (with its agents); a standby answers with a redirect to the leader
+ * (or 503 while none is elected). A master the network keeps us from, or that does not answer, is
+ * a look with its reason, never an error.
  */
 export async function askMasters(p: Session, skip: ReadonlyMap<string, string>): Promise<MastersAsked> {
   const g = gateOptions(p);
@@ -62,36 +62,29 @@ export async function askMasters(p: Session, skip: ReadonlyMap<string, string>):
     masters
       .filter((m) => !unreachable.has(m.name))
       .map(async (m) => {
-        const http = (name: string, path: string) => ({
-          name,
-          address: m.privateAddress,
-          port: g.masterPort,
-          path,
-        });
         try {
           const a = await probe(g, m.name, {
             zk: false,
-            http: [http('metrics', '/metrics/snapshot'), http('slaves', '/master/slaves')],
+            http: [{ name: 'slaves', address: m.privateAddress, port: g.masterPort, path: '/master/slaves' }],
           });
-          const h = masterHealth(a.http.get('metrics'));
-          looks.set(m.name, {
-            answered: h.answered,
-            elected: h.elected,
-            ...(h.answered ? {} : { reason: `no answer on port ${g.masterPort}` }),
-          });
-          const agents = agentsListed(a.http.get('slaves'));
+          const answer = a.http.get('slaves');
+          const agents = agentsListed(answer);
           if (agents !== undefined) lists.set(m.name, agents);
+          const answered = answer !== undefined && answer.status !== 0;
+          looks.set(m.name, {
+            answered,
+            elected: agents !== undefined,
+            ...(answered ? {} : { reason: `no answer on port ${g.masterPort}` }),
+          });
         } catch (e) {
           const why = e instanceof Error ? e.message : String(e);
           looks.set(m.name, { answered: false, elected: false, reason: `the probe failed: ${why}` });
         }
       }),
   );
-  // Only the leader answers /master/slaves itself: prefer the elected master that did.
-  const elected = p.topology.masters.filter((m) => looks.get(m.name)?.elected === true).map((m) => m.name);
-  const leader = elected.find((m) => lists.has(m)) ?? elected[0];
-  const agents = leader === undefined ? undefined : lists.get(leader);
-  return { looks, listed: leader === undefined || agents === undefined ? undefined : { leader, agents } };
+  // Two masters serving at once is a moment of a leader change: the first in spec order is named.
+  const leader = p.topology.masters.map((m) => m.name).find((m) => lists.has(m));
+  return { looks, listed: leader === undefined ? undefined : { leader, agents: lists.get(leader)! } };
 }
 
 /** What apply's verify saw (settleMesos' last look), as looks: no probe of its own. */
