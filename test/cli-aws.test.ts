@@ -98,7 +98,7 @@ void test('apply --cloud-only asks first, then creates and records; a second pla
   // The endpoints block ends the output: the balancers just made; no SSH, so no master was asked.
   assert.match(
     r.stdout,
-    /\nEndpoints:\n\nmasters {3}= master-1  http:\/\/10\.0\.\d+\.\d+:5050 +not reachable \(not asked: --cloud-only uses no SSH\)\n/,
+    /\nEndpoints:\n\nmasters {3}= master-1 {2}http:\/\/10\.0\.\d+\.\d+:5050 +not reachable \(not asked: --cloud-only uses no SSH\)\n/,
   );
   assert.match(
     r.stdout,
