@@ -151,18 +151,22 @@ void describe('meso endpoints on local hosts', { skip: labSkip(), timeout: 15 * 
       const events = noop.stdout
         .trim()
         .split('\n')
-        .map((l) => JSON.parse(l) as { type: string; message: string; endpoints?: Endpoints });
+        .map((l) => JSON.parse(l) as { time: string; type: string; message: string } & Partial<Endpoints>);
       assert.deepEqual(
         events.slice(-2).map((x) => x.type),
         ['done', 'endpoints'],
       );
       const ev = events.at(-1)!;
       assert.match(ev.message, /^endpoints: leader \(none\); zookeeper zk:\/\//);
+      // Besides time, type and message, the event is the object `meso endpoints --json` prints.
+      const { time, type, message, ...fields } = ev;
+      assert.ok(time !== '' && type === 'endpoints' && message !== '');
+      assert.deepEqual(Object.keys(fields), Object.keys(e));
       assert.deepEqual(
-        ev.endpoints!.masters.map((m) => m.url),
+        ev.masters!.map((m) => m.url),
         e.masters.map((m) => m.url),
       );
-      assert.equal(ev.endpoints!.zookeeper, e.zookeeper);
+      assert.equal(ev.zookeeper, e.zookeeper);
       figures.push(`block after a no-op apply: ${blockMs(noop.stderr)} ms`);
 
       // master-3 and the agent cut off the network: still exit 0, master-3 shown as not reachable.

@@ -60,9 +60,10 @@ export async function applyCommand(file: string, opts: ApplyCmdOptions, io: Io):
         showPlan: (plan) => {
           if (!json) io.out(planToText(plan));
         },
-        // After the summary, like Terraform's outputs; one `endpoints` event with --json.
+        // After the summary, like Terraform's outputs. With --json one `endpoints` event whose fields,
+        // besides time, type and message, are the object `meso endpoints --json` prints.
         showEndpoints: (e) => {
-          if (json) say('endpoints', endpointsSummary(e), { endpoints: e });
+          if (json) say('endpoints', endpointsSummary(e), { ...e });
           else io.out(`\n${endpointsText(e)}`);
         },
         confirm: (question) => confirm(io, question, opts.autoApprove === true),
