@@ -95,6 +95,16 @@ void test('apply --cloud-only asks first, then creates and records; a second pla
   const r = await runMeso('apply', file, '--cloud-only', '--auto-approve');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /cloud applied: 12 created/);
+  // The endpoints block ends the output: the balancers just made; no SSH, so no master was asked.
+  assert.match(
+    r.stdout,
+    /\nEndpoints:\n\nmasters {3}= master-1 {2}http:\/\/10\.0\.\d+\.\d+:5050 +not reachable \(not asked: --cloud-only uses no SSH\)\n/,
+  );
+  assert.match(
+    r.stdout,
+    /^balancers = c-int +c-int\.elb\.example +internal, ports 80,443,2181,5050,8080,8181$/m,
+  );
+  assert.match(r.stdout, /^ +c-admin +c-admin\.elb\.example +internet-facing, ports 80,443\n/m);
   assert.equal(aws.live().length, 5);
   const s = state('c');
   assert.equal(Object.keys(s.cloud ?? {}).length, 12);
@@ -151,6 +161,44 @@ void test('apply --cloud-only --target aws/instance/<name>: that instance and th
   assert.match(typo.stderr, /aws has no resource kind instanse/);
   assert.equal((await runMeso('destroy', f, '--auto-approve')).code, 0);
   assert.equal(aws.live().length, 0);
+});
+
+void test('apply --cloud-only --json: the endpoints are one event after the summary, with the balancers', async () => {
+  const f = join(dir, 'j.yaml');
+  writeFileSync(f, yaml('j'));
+  const r = await runMeso('apply', f, '--cloud-only', '--auto-approve', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; message: string } & Record<string, unknown>);
+  assert.deepEqual(
+    events.slice(-2).map((e) => e.type),
+    ['done', 'endpoints'],
+  );
+  const e = events.at(-1) as unknown as {
+    masters: { host: string; reachable: boolean; leader: boolean }[];
+    leader: string | null;
+    balancers: { name: string; dns: string }[];
+    agents: { registered: boolean }[];
+  };
+  assert.deepEqual(
+    e.balancers.map((b) => [b.name, b.dns]),
+    [
+      ['j-int', 'j-int.elb.example'],
+      ['j-admin', 'j-admin.elb.example'],
+    ],
+  );
+  assert.deepEqual(
+    e.masters.map((m) => [m.host, m.reachable, m.leader]),
+    [
+      ['master-1', false, false],
+      ['master-2', false, false],
+      ['master-3', false, false],
+    ],
+  );
+  assert.equal(e.leader, null);
+  assert.equal((await runMeso('destroy', f, '--auto-approve')).code, 0);
 });
 
 void test('--cloud-only and --by-tag are refused for other providers, with the reason', async () => {

@@ -58,6 +58,8 @@ void test('commands for static and local clusters never load the AWS SDK', () =>
     ['plan', 'clusters/ha.yaml', '--offline'],
     // Against the hosts: a local cluster whose hosts do not exist yet plans without SSH.
     ['plan', local],
+    // No state yet: refused before the provider is asked anything.
+    ['endpoints', local],
     ['force-unlock', local],
     // init writes an aws spec from the plug-in's starter alone.
     ['init', '--provider', 'aws', '--out', join(dir, 'aws.yaml')],

@@ -30,6 +30,15 @@ const env: NodeJS.ProcessEnv = {
   MESO_FRAMEWORK_SECRET: frameworkSecret,
 };
 const meso = (...args: string[]): Promise<CliResult> => spawnMesoAsync(args, { env, timeoutMs: 600_000 });
+/** meso with MESO_TIMINGS=1, and the ms its endpoints block took after the summary line. */
+async function mesoTimed(...args: string[]): Promise<CliResult & { blockMs: number | undefined }> {
+  const r = await spawnMesoAsync(args, { env: { ...env, MESO_TIMINGS: '1' }, timeoutMs: 600_000 });
+  const m = /MESO_TIMINGS (\{.*\})/.exec(r.stderr);
+  const t = m === null ? {} : (JSON.parse(m[1]!) as Record<string, number>);
+  const ms =
+    t['endpoints'] !== undefined && t['summary'] !== undefined ? t['endpoints'] - t['summary'] : undefined;
+  return { ...r, blockMs: ms };
+}
 
 interface Options {
   archive?: string;
@@ -224,9 +233,9 @@ void describe('a real Apache Mesos on local hosts', { skip: mesosSkip(), timeout
   void test('bring-up: archive installed, gates wait for the real signals, status agrees with Mesos', async () => {
     writeFileSync(file, yaml());
     const t0 = Date.now();
-    const r = await meso('apply', file, '--auto-approve');
+    const r = await mesoTimed('apply', file, '--auto-approve');
     figures.push(
-      `cold apply (hosts created, archive uploaded, all healthy): ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `cold apply (hosts created, archive uploaded, all healthy): ${((Date.now() - t0) / 1000).toFixed(1)} s; its endpoints block ${r.blockMs} ms`,
     );
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /not waiting/);
@@ -267,10 +276,45 @@ void describe('a real Apache Mesos on local hosts', { skip: mesosSkip(), timeout
       new RegExp(`Mesos masters: healthy \\(leader: ${leader}; agents registered: 2 of 2\\)`),
     );
 
+    // meso endpoints names the leader Mesos itself names (leader_info of /master/state, asked
+    // above through a standby's redirect), and the agents that master lists as active.
+    const mesosLeader = MASTERS.find((m) => record(m).address === s.leader_info?.hostname);
+    assert.ok(mesosLeader !== undefined, JSON.stringify(s.leader_info));
+    const leaderUrl = `http://${record(mesosLeader).address}:5050`;
+    const leaderLine = new RegExp(`\\nleader {4}= ${leaderUrl.replace(/[.]/g, '\\.')}\\n`);
+    const te = Date.now();
+    const ep = await meso('endpoints', file, '--json');
+    figures.push(`meso endpoints --json: ${Date.now() - te} ms`);
+    assert.equal(ep.code, 0, ep.stderr);
+    const e = JSON.parse(ep.stdout) as {
+      masters: { host: string; url: string; leader: boolean; reachable: boolean }[];
+      leader: string | null;
+      agents: { host: string; registered: boolean }[];
+    };
+    assert.equal(e.leader, leaderUrl);
+    assert.deepEqual(
+      e.masters.filter((m) => m.leader).map((m) => m.host),
+      [mesosLeader],
+    );
+    assert.ok(
+      e.masters.every((m) => m.reachable),
+      ep.stdout,
+    );
+    assert.deepEqual(
+      e.agents.map((a) => [a.host, a.registered]),
+      AGENTS.map((a) => [a, true]),
+    );
+    // The block that ended the bring-up apply said the same, from what its verify saw.
+    assert.match(r.stdout, leaderLine);
+    assert.match(r.stdout, /\nagents {4}= w-1 +\S+ +registered\n +w-2 +\S+ +registered\n$/);
+
     const t1 = Date.now();
-    const again = await meso('apply', file, '--auto-approve');
-    figures.push(`no-op apply: ${((Date.now() - t1) / 1000).toFixed(2)} s`);
+    const again = await mesoTimed('apply', file, '--auto-approve');
+    figures.push(
+      `no-op apply: ${((Date.now() - t1) / 1000).toFixed(2)} s; its endpoints block (one probe per master) ${again.blockMs} ms`,
+    );
     assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, leaderLine);
     const plan = await meso('plan', file, '--detailed-exitcode');
     assert.equal(plan.code, 0, plan.stdout + plan.stderr);
     assert.match(plan.stdout, /No changes/);

@@ -6,6 +6,7 @@ import { planToText } from '../report/plan-text.js';
 import { parseDuration } from '../util/duration.js';
 import { MesoError } from '../util/errors.js';
 import { loadOrFail } from './common.js';
+import { endpointsSummary, endpointsText } from './endpoints-text.js';
 import type { Io } from './io.js';
 import { confirm, reportApplyEvent, reporter } from './report.js';
 
@@ -70,6 +71,12 @@ export async function applyCommand(file: string, opts: ApplyCmdOptions, io: Io):
         say,
         showPlan: (plan) => {
           if (!json) io.out(planToText(plan));
+        },
+        // After the summary, like Terraform's outputs. With --json one `endpoints` event whose fields,
+        // besides time, type and message, are the object `meso endpoints --json` prints.
+        showEndpoints: (e) => {
+          if (json) say('endpoints', endpointsSummary(e), { ...e });
+          else io.out(`\n${endpointsText(e)}`);
         },
         confirm: (question) => confirm(io, question, opts.autoApprove === true),
         // On a terminal, listr2 shows phases and per-host tasks; otherwise plain lines or JSON events.

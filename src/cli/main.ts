@@ -125,6 +125,14 @@ function program(io: Io, result: { code: number }): Command {
       result.code = await (await import('./logs-cmd.js')).logsCommand(file, host, service, opts, io);
     });
 
+  p.command('endpoints')
+    .description('the URLs of the masters (which one leads), ZooKeeper, Marathon, balancers and agents')
+    .argument('<file>', 'cluster file')
+    .option('--json', 'print them as JSON')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      result.code = await (await import('./endpoints-cmd.js')).endpointsCommand(file, opts, io);
+    });
+
   p.command('destroy')
     .description(
       "stop and disable meso's services, remove the files it wrote (data kept), remove local hosts",

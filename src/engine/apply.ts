@@ -1,6 +1,7 @@
 // `meso apply`: plan, show, confirm, provision, apply in a quorum-safe order with its gates, retire
 // removed hosts, verify; the state saved as it goes.
 import { randomUUID } from 'node:crypto';
+import { deriveTopology } from '../model/topology.js';
 import { applyPlan, isHostStep } from '../apply/apply.js';
 import type { ApplyEvent } from '../apply/apply.js';
 import { schedule } from '../apply/schedule.js';
@@ -14,6 +15,8 @@ import { phaseDone } from '../util/timing.js';
 import { drainAgent } from '../verify/drain.js';
 import { ensembleModes, makeGate, settleMesos, zkModes } from '../verify/gates.js';
 import { ensembleVerdict } from '../verify/health.js';
+import { askedByVerify, askedNone, askMasters, endpointsOf } from './endpoints.js';
+import type { Endpoints } from './endpoints.js';
 import { clearPending, markPending, recordApplied } from './ledger.js';
 import { takeLock } from './lock.js';
 import type { LockOptions } from './lock.js';
@@ -46,6 +49,8 @@ export interface ApplyHooks {
   say: Say;
   /** The plan, before the question. */
   showPlan(plan: Plan): void;
+  /** The endpoints block, after the summary (not when cancelled or failed). */
+  showEndpoints(e: Endpoints): void;
   confirm(question: string): Promise<boolean>;
   /** Progress of the host steps and service waves. */
   progress(
@@ -83,6 +88,15 @@ export async function applyCluster(
     hooks.showPlan(first.plan);
     if (first.plan.changes.length === 0) {
       say('done', `no changes${skippedNote(first.plan)}`, skippedData(first.plan));
+      phaseDone('summary');
+      // No verify ran: one probe per master where Mesos is installed (the connections are open).
+      const s = p;
+      const without = s.topology.masters
+        .filter((m) => !installedOn(s, first.raw, m.name, 'mesos-master', 'now'))
+        .map((m) => [m.name, 'mesos-master is not installed'] as const);
+      const asked = await askMasters(s, new Map(without));
+      hooks.showEndpoints(endpointsOf(s, s.topology, asked, s.discovery.balancers));
+      phaseDone('endpoints');
       return 'no-changes';
     }
     const scheduleOpts = { allowRegistryReset: opts.allowRegistryReset === true };
@@ -198,6 +212,11 @@ async function applyHosts(
     `applied: ${s.create} created, ${s.update} updated, ${s.delete} deleted, ${s.restart} restarted${skippedNote(cur.plan)}${partialNote(cur.plan)}`,
     skippedData(cur.plan),
   );
+  phaseDone('summary');
+  // The endpoints from what verify saw: no probe of its own.
+  const asked = askedByVerify(p, withMesos, masters?.last);
+  hooks.showEndpoints(endpointsOf(p, p.topology, asked, p.discovery.balancers));
+  phaseDone('endpoints');
   return v.ok && masters?.ok !== false ? 'applied' : 'unhealthy';
 }
 
@@ -223,8 +242,10 @@ async function applyCloudOnly(p: Session, opts: ApplyOptions, hooks: ApplyHooks)
   const plan = cloudOnlyPlan(p, opts.targets);
   if (opts.expected !== undefined) checkStillSame(opts.expected, plan, p.state, true);
   hooks.showPlan(plan);
+  const noSsh = askedNone(p.topology, 'not asked: --cloud-only uses no SSH');
   if (plan.changes.length === 0) {
     say('done', 'no changes');
+    hooks.showEndpoints(endpointsOf(p, p.topology, noSsh, p.discovery.balancers));
     return 'no-changes';
   }
   if (!(opts.expected !== undefined || (await hooks.confirm('Apply these changes?')))) {
@@ -241,6 +262,14 @@ async function applyCloudOnly(p: Session, opts: ApplyOptions, hooks: ApplyHooks)
     'done',
     `cloud applied: ${s.create} created, ${s.update} updated, ${s.replace ?? 0} replaced, ${s.delete} deleted; configure the hosts with \`meso apply FILE\``,
   );
+  // The provider looks again for the addresses and balancers it has just made (no SSH). The cloud
+  // is applied by now: a failure to look is a warning, not a failed apply.
+  try {
+    const d = await p.provider.discover(p.providerContext);
+    hooks.showEndpoints(endpointsOf(p, deriveTopology(p.spec, d.addresses), noSsh, d.balancers));
+  } catch (e) {
+    say('warning', `endpoints: ${e instanceof Error ? e.message : String(e)}`);
+  }
   return 'applied';
 }
 

@@ -108,20 +108,30 @@ export async function prepare(
   };
 }
 
+/** The ports masters, agents (per group) and Marathon listen on, from the spec's flags. */
+export function servicePorts(
+  spec: Spec,
+  topology: Topology,
+): { masterPort: number; agentPorts: Map<string, number>; marathonPort: number } {
+  return {
+    masterPort: Number(spec.masters.flags['port'] ?? 5050),
+    agentPorts: new Map(
+      topology.agents.map((a) => [
+        a.name,
+        Number(spec.agents.find((g) => g.group === a.agentGroup)?.flags['port'] ?? 5051),
+      ]),
+    ),
+    marathonPort: Number(spec.marathon.flags['http_port'] ?? 8080),
+  };
+}
+
 export function gateOptions(p: Session): GateOptions {
   return {
     topology: p.topology,
     connection: p.pool.get,
     templates,
     zkPort: p.spec.zookeeper.clientPort,
-    masterPort: Number(p.spec.masters.flags['port'] ?? 5050),
-    agentPorts: new Map(
-      p.topology.agents.map((a) => [
-        a.name,
-        Number(p.spec.agents.find((g) => g.group === a.agentGroup)?.flags['port'] ?? 5051),
-      ]),
-    ),
-    marathonPort: Number(p.spec.marathon.flags['http_port'] ?? 8080),
+    ...servicePorts(p.spec, p.topology),
     timeoutMs: 120_000,
     intervalMs: 500,
   };

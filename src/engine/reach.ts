@@ -15,6 +15,30 @@ function reasonOf(host: string, e: unknown): string {
   return message.startsWith(`${host}: `) ? message.slice(host.length + 2) : message;
 }
 
+/** Connect to `hosts` at once, the whole attempt bounded; the hosts that failed, with why. */
+function connectFleet(p: Session, hosts: readonly string[]): Promise<Map<string, unknown>> {
+  // Through a bastion the handshakes queue behind its MaxStartups, so each keeps its own retries.
+  const viaBastion = p.spec.ssh.bastion !== undefined;
+  return p.pool.connectAll(
+    hosts,
+    viaBastion
+      ? { limit: BASTION_LIMIT }
+      : { limit: DIRECT_LIMIT, deadlineAt: Date.now() + p.spec.ssh.connectTimeoutSeconds * 1000 },
+  );
+}
+
+/**
+ * Connect to `hosts` for a look that changes nothing (`meso endpoints`): the hosts the network keeps
+ * us from, with the reason, whatever their role. A host that answers but refuses us (host key,
+ * credentials) still stops the run, as everywhere.
+ */
+export async function reachForLook(p: Session, hosts: readonly string[]): Promise<Map<string, string>> {
+  const failed = [...(await connectFleet(p, hosts))].sort(([a], [b]) => a.localeCompare(b));
+  const other = failed.find(([, e]) => !(isMesoError(e) && e.code === 'SshUnreachable'));
+  if (other !== undefined) throw other[1];
+  return new Map(failed.map(([h, e]) => [h, reasonOf(h, e)]));
+}
+
 /**
  * Connect to `hosts` and return the agents to skip. Throws, as before this existed, when a host
  * fails for another reason than the network (a host key, credentials), when a master or ZooKeeper
@@ -27,14 +51,7 @@ export async function reachHosts(
   /** Hosts this run just created: never skipped (an unconfigured new host is not a down one). */
   mustReach: readonly string[] = [],
 ): Promise<UnreachableHost[]> {
-  // Through a bastion the handshakes queue behind its MaxStartups, so each keeps its own retries.
-  const viaBastion = p.spec.ssh.bastion !== undefined;
-  const failed = await p.pool.connectAll(
-    hosts,
-    viaBastion
-      ? { limit: BASTION_LIMIT }
-      : { limit: DIRECT_LIMIT, deadlineAt: Date.now() + p.spec.ssh.connectTimeoutSeconds * 1000 },
-  );
+  const failed = await connectFleet(p, hosts);
   if (failed.size === 0) return [];
   const sorted = [...failed].sort(([a], [b]) => a.localeCompare(b));
   const other = sorted.find(

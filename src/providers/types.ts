@@ -24,6 +24,18 @@ export interface CloudView {
   readonly changes: readonly CloudChange[];
 }
 
+/** A load balancer in front of the cluster, as the provider found it (for `meso endpoints`). */
+export interface ProviderBalancer {
+  /** The provider's name for it (an ELB name). */
+  name: string;
+  /** The DNS name clients connect to. */
+  dns: string;
+  /** `internal` (inside the VPC) or `internet-facing`. */
+  scheme: string;
+  /** The ports it forwards. */
+  ports: readonly number[];
+}
+
 /** What a provider finds before any host is contacted. */
 export interface Discovery {
   /** Every address known now (from the state, the provider's allocation or the cloud). */
@@ -36,6 +48,8 @@ export interface Discovery {
   retireRemoved: boolean;
   /** Cloud resources and their changes, for providers that have them. */
   cloud?: CloudView;
+  /** The load balancers that exist now, in a stable order (providers that make them). */
+  balancers?: readonly ProviderBalancer[];
 }
 
 /** `meso destroy` for a provider that destroys without SSH: what would go, and how. */

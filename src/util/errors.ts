@@ -11,6 +11,7 @@ export type MesoErrorCode =
   | 'NotImplemented'
   | 'PlanInvalid'
   | 'StateUnreadable'
+  | 'StateMissing'
   | 'StateLocked'
   | 'PlanUnsafe'
   | 'SecretUnavailable'

@@ -128,17 +128,20 @@ export async function leaderAgents(
     host = leader.name;
     a = await ask(host);
   }
+  const agents = agentsListed(a);
+  return agents === undefined ? undefined : { leader: host, agents };
+}
+
+/** The agents in a master's 200 answer to `/master/slaves`; undefined for any other answer. */
+export function agentsListed(a: HttpAnswer | undefined): RegisteredAgent[] | undefined {
   if (a?.status !== 200) return undefined;
   try {
     const json = JSON.parse(a.body) as { slaves?: { id?: string; hostname?: string; active?: boolean }[] };
-    return {
-      leader: host,
-      agents: (json.slaves ?? []).map((x) => ({
-        id: x.id ?? '',
-        hostname: x.hostname ?? '',
-        active: x.active === true,
-      })),
-    };
+    return (json.slaves ?? []).map((x) => ({
+      id: x.id ?? '',
+      hostname: x.hostname ?? '',
+      active: x.active === true,
+    }));
   } catch {
     return undefined;
   }
@@ -146,7 +149,7 @@ export async function leaderAgents(
 
 /** The agents (by host name) the leader does not list as active, by their private addresses. */
 export function notActive(
-  opts: GateOptions,
+  opts: Pick<GateOptions, 'topology'>,
   listed: { agents: readonly RegisteredAgent[] } | undefined,
   agents: readonly string[],
 ): string[] {
@@ -193,6 +196,12 @@ export function mastersVerdict(health: ReadonlyMap<string, MasterHealth>): {
   };
 }
 
+/** What settleMesos saw last: each master's health and, once one leads, the agents it lists. */
+export interface MesosLook {
+  health: Map<string, MasterHealth>;
+  listed: { leader: string; agents: RegisteredAgent[] } | undefined;
+}
+
 /**
  * After an apply's steps: wait (up to the gate timeout) until a master is elected with its registry
  * recovered and every agent is active on it again (agents re-register after a leader change).
@@ -201,19 +210,22 @@ export async function settleMesos(
   opts: GateOptions,
   masters: readonly string[],
   agents: readonly string[],
-): Promise<{ ok: boolean; summary: string }> {
+): Promise<{ ok: boolean; summary: string; last: MesosLook }> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
-    const v = mastersVerdict(await mastersHealth(opts, masters));
+    const health = await mastersHealth(opts, masters);
+    const v = mastersVerdict(health);
     let summary = v.summary;
     let ok = v.ok;
+    let listed: MesosLook['listed'];
     if (ok && agents.length > 0) {
-      const listed = await leaderAgentsAny(opts);
+      listed = await leaderAgentsAny(opts);
       const missing = notActive(opts, listed, agents);
       ok = missing.length === 0;
       summary = `${summary}; agents registered: ${agents.length - missing.length} of ${agents.length}${missing.length > 0 ? ` (not: ${missing.join(', ')})` : ''}`;
     }
-    if (ok || Date.now() >= deadline || opts.signal?.aborted === true) return { ok, summary };
+    if (ok || Date.now() >= deadline || opts.signal?.aborted === true)
+      return { ok, summary, last: { health, listed } };
     await sleep(opts.intervalMs);
   }
 }

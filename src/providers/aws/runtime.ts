@@ -13,6 +13,7 @@ import {
   applyAws,
   cloudAddresses,
   contextFor,
+  existingBalancers,
   planAws,
   resourcesToDestroy,
   runningHosts,
@@ -42,6 +43,7 @@ export const awsProvider: ProviderRuntime = {
       hostCreates: false,
       retireRemoved: false,
       cloud,
+      balancers: existingBalancers(plan),
     };
   },
 

@@ -2,6 +2,7 @@ import type { KnownAddress, Topology } from '../../model/topology.js';
 import type { CloudChange } from '../../plan/types.js';
 import type { Spec } from '../../spec/types.js';
 import type { ClusterState } from '../../state/types.js';
+import type { ProviderBalancer } from '../types.js';
 import { MesoError } from '../../util/errors.js';
 import { applyCloud, terminate } from './apply.js';
 import type { CloudRecorder } from './apply.js';
@@ -61,6 +62,16 @@ export function cloudAddresses(plan: CloudPlan): Map<string, KnownAddress> {
       out.set(host, { address, ...(i.privateIp === undefined ? {} : { privateAddress: i.privateIp }) });
   }
   return out;
+}
+
+/** The cluster's balancers that exist now, with their DNS names, in the spec's order (internal, admin). */
+export function existingBalancers(plan: CloudPlan): ProviderBalancer[] {
+  return plan.desired.balancers.flatMap((b) => {
+    const o = plan.observed.balancers.get(b.key);
+    return o === undefined || o.dns === ''
+      ? []
+      : [{ name: o.name, dns: o.dns, scheme: o.scheme, ports: [...o.ports] }];
+  });
 }
 
 /** Hosts that can be reached over SSH now: a running instance that no change replaces. */
