@@ -1,7 +1,7 @@
-// `npm test`: every test file, in two streams. The longest lab suite (test/mesos-real, about 9 min)
-// and the operator-command lab suites (cli-target, cli-ops, cli-endpoints: 1-3 min each) run beside
-// the others instead of after them: lab suites mostly wait on services, so on 2 cores the two
-// streams overlap well. Their subnets are their own (freeSubnet), as are their temp directories.
+// `npm test`: every test file, in two streams. The longest lab suite (test/mesos-real, about 9 min),
+// cli-local and the operator-command lab suites (cli-target, cli-ops, cli-endpoints: 1-3 min each)
+// run beside the others instead of after them. Lab suites mostly wait on services, so on 2 cores the
+// two streams overlap well. Their subnets are their own (freeSubnet), as are their temp directories.
 // Their output is printed once they end, so neither stream's lines are interleaved.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIR = join(ROOT, 'dist', 'test');
-const APART = /^(mesos-real|cli-target|cli-ops|cli-endpoints)\.test\.js$/;
+const APART = /^(mesos-real|cli-target|cli-ops|cli-endpoints|cli-local)\.test\.js$/;
 const extra = process.argv.slice(2);
 
 const files = readdirSync(DIR)
