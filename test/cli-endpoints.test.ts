@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ROOT } from './helpers/cli.js';
+import { spawnMeso } from './helpers/cli.js';
+import type { CliResult } from './helpers/cli.js';
 import { freeSubnet, labRecordIn, labSkip, onLabHost } from './helpers/lab.js';
 
 /**
@@ -36,17 +37,10 @@ writeFileSync(
   ].join('\n'),
 );
 
-function meso(
-  args: string[],
-  extraEnv: Record<string, string> = {},
-): { code: number; stdout: string; stderr: string; ms: number } {
+function meso(args: string[], extraEnv: Record<string, string> = {}): CliResult & { ms: number } {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/meso.js'), ...args], {
-    env: { ...env, ...extraEnv },
-    encoding: 'utf8',
-    timeout: 600_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
+  const r = spawnMeso(args, { env: { ...env, ...extraEnv }, timeoutMs: 600_000 });
+  return { ...r, ms: Date.now() - t0 };
 }
 
 const statePath = join(dir, '.meso', `${name}.state.json`);

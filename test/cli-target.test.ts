@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ROOT } from './helpers/cli.js';
+import { spawnMeso } from './helpers/cli.js';
+import type { CliResult } from './helpers/cli.js';
 import { freeSubnet, labSkip, onLabHost } from './helpers/lab.js';
 
 /**
@@ -32,14 +32,7 @@ const yaml = (o: { logging?: string; tickTime?: number } = {}): string =>
     '',
   ].join('\n');
 
-function meso(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/meso.js'), ...args], {
-    env,
-    encoding: 'utf8',
-    timeout: 600_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const meso = (...args: string[]): CliResult => spawnMeso(args, { env, timeoutMs: 600_000 });
 const statePath = join(dir, '.meso', `${name}.state.json`);
 
 /** What a script prints on every host, by host. */

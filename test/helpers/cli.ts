@@ -22,11 +22,15 @@ export async function runMeso(...args: string[]): Promise<CliResult> {
 }
 
 /** Run the real executable, as a user or CI does. */
-export function spawnMeso(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+export function spawnMeso(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [`${ROOT}bin/meso.js`, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: opts.env ?? process.env,
     encoding: 'utf8',
+    ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }),
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
