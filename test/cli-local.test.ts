@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ROOT } from './helpers/cli.js';
+import { ROOT, spawnMeso } from './helpers/cli.js';
+import type { CliResult } from './helpers/cli.js';
 import { freeSubnet, labSkip } from './helpers/lab.js';
 
 /**
@@ -32,14 +33,7 @@ const yaml = (tickTime: number, agents: number, masters = 3): string =>
     '',
   ].join('\n');
 
-function meso(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/meso.js'), ...args], {
-    env,
-    encoding: 'utf8',
-    timeout: 600_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const meso = (...args: string[]): CliResult => spawnMeso(args, { env, timeoutMs: 600_000 });
 const statePath = join(dir, '.meso', `${name}.state.json`);
 const state = (): { hosts: Record<string, { provider: { hostPublicKey: string } }> } =>
   JSON.parse(readFileSync(statePath, 'utf8')) as {
