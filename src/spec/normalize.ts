@@ -1,3 +1,4 @@
+import { normalizeAddons } from '../addons/normalize.js';
 import { PROVIDERS } from '../providers/registry.js';
 import type {
   AgentGroupSpec,
@@ -292,5 +293,6 @@ export function normalize(data: unknown): Spec {
       endpoint: optStr(state['endpoint']),
       lockTimeoutSeconds: num(state['lockTimeoutSeconds'], 600),
     },
+    addons: normalizeAddons(root['addons']),
   };
 }

@@ -3,6 +3,8 @@
  * users and acceptance tests: extend, never rename. The JSON Schema in schema/cluster.schema.json
  * describes the same shape as written by users (with optional fields).
  */
+import type { AddonSpec } from '../addons/types.js';
+
 export type Provider = 'static' | 'local' | 'aws';
 export type InstallMethod = 'apt' | 'yum' | 'docker' | 'archive' | 'none';
 export type FlagValue = string | number | boolean;
@@ -204,4 +206,6 @@ export interface Spec {
   aws: Readonly<Record<string, unknown>>;
   local: LocalSpec;
   state: StateSpec;
+  /** Extra services (etcd, HAProxy, ...) rendered, planned and applied like the core's. */
+  addons: AddonSpec[];
 }
