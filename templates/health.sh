@@ -3,11 +3,13 @@
 #   Z <port>                          ask the local ZooKeeper for its role (four-letter word srvr)
 #   H <name> <address> <port> <path>  HTTP GET (e.g. a master's /metrics/snapshot, Marathon's /ping)
 #   P <name> <address> <port> <path> <base64 JSON body>  HTTP POST (the master's operator API)
+#   T <name> <address> <port>         does a TCP connection open (an add-on's tcp health check)
 #   U <unit>                          systemd's view of a unit (is it running, failing, restarting)
 #   J <unit> <lines>                  the last lines of the unit's journal
 # Answers:
 #   Z <leader|follower|standalone|observer|down>
 #   H <name> <the raw HTTP response, base64, at most 16 MiB (a master's /master/slaves or GET_AGENTS grows by a few KiB per agent); empty when nothing answered>
+#   T <name> <open|closed>
 #   U <unit> <ActiveState> <SubState> <NRestarts> <Result>
 #   J <unit> <the journal lines, base64, at most 16 KiB>
 #   E done
@@ -32,6 +34,11 @@ while IFS=$'\t' read -r kind a b c d; do
       # shellcheck disable=SC2016 # expanded by the inner bash, from its arguments.
       response=$(timeout 10 bash -c 'body=$(printf %s "$4" | base64 -d) && exec 3<>"/dev/tcp/$1/$2" && printf "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s" "$3" "$1" "${#body}" "$body" >&3 && head -c 16777216 <&3' _ "$b" "$c" "$path" "$body" 2>/dev/null | base64 -w0)
       printf 'H\t%s\t%s\n' "$a" "$response"
+      ;;
+    T)
+      # shellcheck disable=SC2016 # expanded by the inner bash, from its arguments.
+      if timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$b" "$c" 2>/dev/null; then tcp=open; else tcp=closed; fi
+      printf 'T\t%s\t%s\n' "$a" "$tcp"
       ;;
     U)
       state=$(systemctl show --property=ActiveState,SubState,NRestarts,Result -- "$a" 2>/dev/null)

@@ -35,9 +35,7 @@ export interface AddonPort {
   balancer: boolean;
 }
 
-export type AddonHealth =
-  | { kind: 'http'; port: number; path: string }
-  | { kind: 'tcp'; port: number };
+export type AddonHealth = { kind: 'http'; port: number; path: string } | { kind: 'tcp'; port: number };
 
 /** A config file as written: literal content, or a template filled with the cluster's values. */
 export interface AddonConfigFile {

@@ -8,7 +8,10 @@ import { MANAGED } from '../render/text.js';
 export function systemdWord(value: string): string {
   if (/^[A-Za-z0-9_@+=:,./-]+$/.test(value)) return value;
   if (/[\n\r\0]/.test(value)) throw new Error('a systemd ExecStart word cannot hold a line break or NUL');
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/%/g, '%%').replace(/\$/g, '$$$$')}"`;
+  return `"${value
+    .replace(/[\\"]/g, (c) => `\\${c}`)
+    .replace(/%/g, '%%')
+    .replace(/\$/g, '$$$$')}"`;
 }
 
 export interface UnitOptions {

@@ -6,7 +6,7 @@ import type { Spec } from '../spec/types.js';
 export const TEMPLATE_VALUES: Readonly<Record<string, string>> = {
   cluster: 'the Mesos cluster name',
   zookeeper: 'the ensemble as host:port,host:port',
-  zk_url: 'the masters\' ZooKeeper URL, as in /etc/mesos/zk (zk://…/mesos)',
+  zk_url: "the masters' ZooKeeper URL, as in /etc/mesos/zk (zk://…/mesos)",
   masters: 'the masters as address:port,address:port',
   master_urls: 'the masters as http://address:port, comma-separated',
   marathon_url: "the first master's Marathon, http://address:port",

@@ -341,7 +341,7 @@ export async function applyPlan(
           const r = await conn.exec(
             reset !== undefined
               ? `${scriptCommand(RESET_SCRIPT, 'meso-agent-reset', 'sh')} ${shellQuoteArg(unit)} ${shellQuoteArg(reset.workDir)}`
-              : `systemctl ${wave.action === 'start' ? 'start' : 'restart'} -- ${shellQuoteArg(unit)}`,
+              : `systemctl ${wave.action === 'start' ? 'start' : wave.action === 'reload' ? 'reload' : 'restart'} -- ${shellQuoteArg(unit)}`,
           );
           if (r.code !== 0) {
             throw new MesoError('ApplyFailed', `systemctl ${wave.action} ${unit} failed on ${host}`, {

@@ -1,12 +1,20 @@
 import type { ZkMode } from '../observe/observe.js';
 import { REGISTRY_RESET } from '../plan/sequence.js';
-import type { Membership, Plan, ServiceChange } from '../plan/types.js';
-import type { ServiceName } from '../render/types.js';
+import type { Membership, Phase, Plan, ServiceChange } from '../plan/types.js';
+import type { AddonHealth } from '../addons/types.js';
+import type { CoreService, ServiceName } from '../render/types.js';
+import { isCoreService } from '../render/types.js';
 import { MesoError } from '../util/errors.js';
 
 /** What must hold before the next wave starts. */
 export type Gate =
-  'zk-leader' | 'zk-serving' | 'master-healthy' | 'marathon-ping' | 'agents-registered' | 'none';
+  | 'zk-leader'
+  | 'zk-serving'
+  | 'master-healthy'
+  | 'marathon-ping'
+  | 'agents-registered'
+  | 'addon-healthy'
+  | 'none';
 
 /** A membership step (plan.membership): what is written before it, what is waited for after it. */
 export interface WaveStep {
@@ -29,7 +37,8 @@ export interface WaveStep {
 /** Services started or restarted together; the next wave waits for `gate`. */
 export interface Wave {
   service: ServiceName;
-  action: 'start' | 'restart' | 'stop';
+  /** reload: an add-on whose config changed and that reloads (`systemctl reload`). */
+  action: 'start' | 'restart' | 'stop' | 'reload';
   hosts: string[];
   gate: Gate;
   why: string;
@@ -40,6 +49,8 @@ export interface Wave {
    */
   settle?: 'answer' | 'cluster';
   step?: WaveStep;
+  /** Add-ons: what `addon-healthy` checks on each host (none: the unit is active). */
+  health?: AddonHealth;
 }
 
 /** What runs now, as observed: which services are active where, and ZooKeeper's roles. */
@@ -50,9 +61,11 @@ export interface LiveState {
   masterQuorum: number;
   /** The master Mesos says is leading (`master/elected`), asked when the plan restarts masters. */
   masterLeader?: string;
+  /** Quorum add-ons (etcd): the member leading now, by service, asked when the plan restarts them. */
+  addonLeaders?: ReadonlyMap<ServiceName, string>;
 }
 
-const GATE: Readonly<Record<ServiceName, Gate>> = {
+const GATE: Readonly<Record<CoreService, Gate>> = {
   zookeeper: 'zk-leader',
   'mesos-master': 'master-healthy',
   marathon: 'marathon-ping',
@@ -131,6 +144,10 @@ export function schedule(plan: Plan, live: LiveState, opts: { allowRegistryReset
     const starts = changes.filter((c) => c.action === 'create').map((c) => c.host);
     const restarts = changes.filter((c) => c.action === 'restart').map((c) => c.host);
     const service = phase.service;
+    if (phase.addon !== undefined || !isCoreService(service)) {
+      waves.push(...addonWaves(phase, changes, live));
+      return;
+    }
     const gate = GATE[service];
     const running = phase.hosts.filter((h) => isRunning(live, h, service));
 
@@ -230,6 +247,72 @@ export function schedule(plan: Plan, live: LiveState, opts: { allowRegistryReset
       }
     }
   });
+  return waves;
+}
+
+/**
+ * An add-on's waves: a quorum service (etcd) starts a new cluster together and restarts a running
+ * one a member at a time, followers first and the leader last, never below a majority; any other
+ * add-on starts, restarts or reloads in batches of its maxUnavailable. Each wave waits for health.
+ */
+function addonWaves(phase: Phase, changes: readonly ServiceChange[], live: LiveState): Wave[] {
+  const service = phase.service;
+  const base = {
+    service,
+    gate: 'addon-healthy' as const,
+    ...(phase.addon?.health === undefined ? {} : { health: phase.addon.health }),
+  };
+  const starts = changes.filter((c) => c.action === 'create').map((c) => c.host);
+  const reloads = changes.filter((c) => c.action === 'restart' && c.reload === true).map((c) => c.host);
+  const restarts = changes.filter((c) => c.action === 'restart' && c.reload !== true).map((c) => c.host);
+  const waves: Wave[] = [];
+  if (phase.addon?.quorum !== undefined) {
+    // A member meso never configured, or one that is down, is no member of a cluster to keep yet.
+    const joining = changes.filter((c) => c.fresh === true || c.action === 'create').map((c) => c.host);
+    if (joining.length === changes.length && changes.length === phase.hosts.length) {
+      return [
+        {
+          ...base,
+          action: 'restart',
+          hosts: [...starts, ...restarts, ...reloads],
+          why: 'a new cluster starts together',
+        },
+      ];
+    }
+    const quorum = Math.floor(phase.hosts.length / 2) + 1;
+    checkQuorum(service, phase.hosts, [...restarts, ...reloads], starts, quorum, live, service);
+    const leader = live.addonLeaders?.get(service);
+    for (const h of starts) waves.push({ ...base, action: 'start', hosts: [h], why: 'one at a time' });
+    const ordered = [
+      ...downFirst(
+        [...restarts, ...reloads].filter((h) => h !== leader),
+        live,
+        service,
+      ),
+      ...[...restarts, ...reloads].filter((h) => h === leader),
+    ];
+    for (const h of ordered)
+      waves.push({
+        ...base,
+        action: reloads.includes(h) ? 'reload' : 'restart',
+        hosts: [h],
+        why: leader === undefined ? 'one at a time' : h === leader ? 'the leader last' : 'followers first',
+      });
+    return waves;
+  }
+  for (const [action, hosts] of [
+    ['start', starts],
+    ['restart', restarts],
+    ['reload', reloads],
+  ] as const) {
+    for (let i = 0; i < hosts.length; i += phase.batchSize)
+      waves.push({
+        ...base,
+        action,
+        hosts: hosts.slice(i, i + phase.batchSize),
+        why: `batches of ${phase.batchSize}`,
+      });
+  }
   return waves;
 }
 

@@ -106,15 +106,17 @@ export async function readAssets(
   if (up?.cert !== undefined)
     texts.set(up.cert, await text(specFile, up.cert, 'security.ssl.upload.cert', lenient));
   if (up?.ca !== undefined) texts.set(up.ca, await text(specFile, up.ca, 'security.ssl.upload.ca', lenient));
+  const addonArchives = await addonArchiveAssets(spec, specFile, lenient);
+  const more = addonArchives.size === 0 ? {} : { addonArchives };
   const archive = spec.install.method === 'archive' ? spec.install.archive : undefined;
-  if (archive === undefined) return { text: texts };
+  if (archive === undefined) return { text: texts, ...more };
   const path = specPath(specFile, archive);
   let sha256: string;
   try {
     sha256 = await fileSha256(path);
   } catch (e) {
     if (spec.install.sha256 !== undefined)
-      return { text: texts, archive: { path, sha256: spec.install.sha256 } };
+      return { text: texts, archive: { path, sha256: spec.install.sha256 }, ...more };
     throw new MesoError(
       'AssetUnavailable',
       `install.archive: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
@@ -128,5 +130,36 @@ export async function readAssets(
       { hint: 'use the right tarball, or update install.sha256' },
     );
   }
-  return { text: texts, archive: { path, sha256 } };
+  return { text: texts, archive: { path, sha256 }, ...more };
+}
+
+/**
+ * Add-ons' tarballs: the path from the spec's folder, checked against the sha256 the spec pins
+ * when the file is there (a plan may run where it is not: the pinned sha256 then stands).
+ */
+async function addonArchiveAssets(
+  spec: Spec,
+  specFile: string,
+  lenient: boolean,
+): Promise<Map<string, { path: string; sha256: string }>> {
+  const out = new Map<string, { path: string; sha256: string }>();
+  for (const [i, a] of spec.addons.entries()) {
+    if (a.install.kind !== 'archive') continue;
+    const path = specPath(specFile, a.install.path);
+    let sha256: string;
+    try {
+      sha256 = await fileSha256(path);
+    } catch {
+      out.set(a.name, { path, sha256: a.install.sha256 });
+      continue;
+    }
+    if (!lenient && sha256 !== a.install.sha256)
+      throw new MesoError(
+        'AssetUnavailable',
+        `addons[${i}].archive: ${path} has sha256 ${sha256}, not the ${a.install.sha256} addons[${i}].sha256 pins`,
+        { hint: 'use the right tarball, or update the sha256' },
+      );
+    out.set(a.name, { path, sha256 });
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 // `meso logs FILE HOST [SERVICE] [--lines N] [--follow]`: the journal of meso's units on one host,
 // read with journalctl on the host and passed through unchanged.
-import type { DesiredService, ServiceName } from '../render/types.js';
+import type { DesiredService } from '../render/types.js';
 import { SERVICE_ORDER } from '../render/types.js';
 import type { Spec } from '../spec/types.js';
 import { MesoError } from '../util/errors.js';
@@ -36,15 +36,17 @@ export function logUnits(host: string, services: readonly DesiredService[], serv
     return services.map((s) => s.unit);
   }
   const name = service.endsWith('.service') ? service.slice(0, -'.service'.length) : service;
-  if (!(SERVICE_ORDER as readonly string[]).includes(name)) {
-    const dym = didYouMean(name, SERVICE_ORDER);
+  // The core's services, or an add-on's that runs on this host.
+  const known = [...SERVICE_ORDER, ...services.filter((s) => s.addon !== undefined).map((s) => s.name)];
+  if (!known.includes(name)) {
+    const dym = didYouMean(name, known);
     throw new MesoError(
       'UsageError',
-      `unknown service '${service}'; meso's services are ${SERVICE_ORDER.join(', ')}`,
+      `unknown service '${service}'; meso's services are ${known.join(', ')}`,
       { hint: dym ?? "leave SERVICE out to read all of the host's units" },
     );
   }
-  const found = services.find((s) => s.name === (name as ServiceName));
+  const found = services.find((s) => s.name === name);
   if (found === undefined) {
     const runs = services.map((s) => s.name).join(', ') || 'none of them';
     throw new MesoError('UsageError', `${host} does not run ${name}; meso runs ${runs} there`, {

@@ -13,7 +13,7 @@ import { supporting } from '../providers/registry.js';
 import type { DesiredState } from '../render/types.js';
 import { MesoError } from '../util/errors.js';
 import { phaseDone } from '../util/timing.js';
-import { leadingMaster } from '../verify/gates.js';
+import { addonLeader, leadingMaster } from '../verify/gates.js';
 import { membershipOf } from './membership.js';
 import { reachHosts } from './reach.js';
 import { gateOptions, installedOn, templates } from './prepare.js';
@@ -125,6 +125,19 @@ export async function observeAndPlan(
     const leader = await leadingMaster(gateOptions(p), up);
     if (leader !== undefined) now.live = { ...seen.live, masterLeader: leader };
   }
+  // A quorum add-on (etcd) restarts its leader last: ask each running member whether it leads.
+  const leaders = new Map<string, string>();
+  for (const phase of plan.phases) {
+    const q = phase.addon?.quorum;
+    const restarts = plan.changes.some(
+      (c) => c.kind === 'service' && c.service === phase.service && c.action === 'restart',
+    );
+    if (q === undefined || !restarts) continue;
+    const up = phase.hosts.filter((h) => seen.live.running.get(h)?.has(phase.service));
+    const leader = await addonLeader(gateOptions(p), up, q.leader);
+    if (leader !== undefined) leaders.set(phase.service, leader);
+  }
+  if (leaders.size > 0) now.live = { ...now.live, addonLeaders: leaders };
   phaseDone('plan');
   return now;
 }

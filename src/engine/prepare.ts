@@ -156,5 +156,7 @@ export function installedOn(
       (s.kind === 'archive' || (s.kind === 'package' && s.component !== 'extra')),
   );
   const facts = raw.get(host)?.facts;
-  return provided || PROGRAM_FACTS[service].every((anyOf) => anyOf.some((f) => facts?.has(f) === true));
+  return (
+    provided || (PROGRAM_FACTS[service] ?? []).every((anyOf) => anyOf.some((f) => facts?.has(f) === true))
+  );
 }

@@ -21,7 +21,12 @@ export async function retireHost(p: Session, name: string, purgeData: boolean, s
     return;
   }
   const conn = await p.pool.get(name);
-  const units = SERVICE_ORDER.map((s) => `${s}.service`);
+  // The core's units, and the add-ons' whose unit files meso wrote there.
+  const addonUnits = Object.keys(h.files).flatMap((path) => {
+    const unit = /^\/etc\/systemd\/system\/([a-z0-9-]+\.service)$/.exec(path)?.[1];
+    return unit === undefined || SERVICE_ORDER.some((s) => `${s}.service` === unit) ? [] : [unit];
+  });
+  const units = [...SERVICE_ORDER.map((s) => `${s}.service`), ...addonUnits.sort()];
   say('host', `${name}: stopping and disabling ${units.join(', ')}`);
   await conn.exec(`systemctl disable --now -- ${units.join(' ')} 2>/dev/null; systemctl daemon-reload; true`);
   const ops = Object.keys(h.files)

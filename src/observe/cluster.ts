@@ -28,8 +28,9 @@ export function toObservedHost(obs: Observation, managed: Iterable<string>): Obs
     units.set(name, { loaded: u.loaded, enabled: u.enabled, active: u.active });
   const active = new Set<ServiceName>();
   const started = new Set<ServiceName>();
-  for (const s of SERVICE_ORDER) {
-    const state = obs.units.get(`${s}.service`)?.active;
+  for (const [unit, u] of obs.units) {
+    const s = unit.replace(/\.service$/, '');
+    const state = u.active;
     if (state === 'active') active.add(s);
     if (state === 'active' || state === 'activating' || state === 'reloading') started.add(s);
   }
@@ -61,7 +62,13 @@ export async function observeCluster(opts: {
   await mapLimit(opts.desired.hosts, opts.parallelism, async (h) => {
     const before = opts.state?.hosts[h.host.name];
     const paths = [...new Set([...h.files.map((f) => f.path), ...Object.keys(before?.files ?? {})])].sort();
-    const units = [...SERVICE_ORDER.map((s) => `${s}.service`), 'mesos-slave.service'];
+    const units = [
+      ...new Set([
+        ...SERVICE_ORDER.map((s) => `${s}.service`),
+        'mesos-slave.service',
+        ...h.services.map((s) => s.unit),
+      ]),
+    ];
     const conn = await opts.connection(h.host.name);
     const r = await conn.exec(command, {
       stdin: observeInput({
@@ -101,9 +108,7 @@ export async function observeCluster(opts: {
       ),
       sensitive: new Set(files.flatMap(([path, r]) => (isSensitiveRecord(r) ? [path] : []))),
     };
-    const pending = new Map(
-      (before?.pending ?? []).map((x) => [x.service as ServiceName, { reset: x.reset === true }]),
-    );
+    const pending = new Map((before?.pending ?? []).map((x) => [x.service, { reset: x.reset === true }]));
     observed.set(h.host.name, pending.size === 0 ? host : { ...host, pending });
     running.set(h.host.name, host.activeServices);
     if (obs.zkMode !== undefined) zkMode.set(h.host.name, obs.zkMode);

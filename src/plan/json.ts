@@ -66,6 +66,7 @@ export function planToJson(plan: Plan): Record<string, unknown> {
           service: c.service,
           unit: c.unit,
           phase: c.phase + 1,
+          ...(c.reload === true ? { reload: true } : {}),
           ...(c.recovery === undefined
             ? {}
             : {
@@ -107,6 +108,15 @@ export function planToJson(plan: Plan): Record<string, unknown> {
       hosts: p.hosts,
       batch_size: p.batchSize,
       description: p.description,
+      ...(p.addon === undefined
+        ? {}
+        : {
+            addon: {
+              reload: p.addon.reload,
+              quorum: p.addon.quorum !== undefined,
+              health: p.addon.health ?? null,
+            },
+          }),
     })),
     ...(plan.membership === undefined ? {} : { membership: membershipJson(plan) }),
     partial: plan.targets !== undefined,

@@ -10,6 +10,7 @@ import type {
 } from '../render/types.js';
 import { looksSecret } from '../render/paths.js';
 import { servicesReading } from '../render/render.js';
+import { addonRestart, withAddonPhases } from '../addons/phases.js';
 import { foreignUnits, SERVICE_ORDER } from '../render/types.js';
 
 const require = createRequire(import.meta.url);
@@ -59,14 +60,8 @@ export function fingerprint(f: DesiredFile): FileFingerprint {
   return { sha256: f.secretSha256 ?? sha256(f.content), owner: f.owner, group: f.group, mode: f.mode };
 }
 
-/** How observation and plan name one piece of software. */
-export function softwareKey(s: DesiredSoftware): string {
-  return s.kind === 'package'
-    ? `package:${s.name}`
-    : s.kind === 'archive'
-      ? `archive:${s.prefix}`
-      : `image:${s.ref}`;
-}
+export { softwareKey } from './software-key.js';
+import { softwareKey } from './software-key.js';
 
 function softwareChange(host: string, s: DesiredSoftware, seen: ObservedHost): PackageChange | undefined {
   const key = softwareKey(s);
@@ -326,7 +321,7 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
       if (s.kind !== 'image') for (const svc of s.feeds) feeds.add(svc);
     }
   }
-  const order = phases(desired);
+  const order = withAddonPhases(phases(desired), desired);
   const filesByHost = new Map<string, FileChange[]>();
   for (const c of fileChanges) {
     const list = filesByHost.get(c.host);
@@ -352,7 +347,19 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
         (agentIdentityChanged(h, filesByHost.get(name) ?? [], seen, running) || pending?.reset === true);
       // A stopped agent is not registered: there is nothing to drain, only a checkpoint to drop.
       const drain = reset && running ? agent.drain : undefined;
+      const how =
+        svc.addon === undefined
+          ? {}
+          : addonRestart(
+              svc,
+              h,
+              filesByHost.get(name) ?? [],
+              softwareChanges,
+              running,
+              pending !== undefined,
+            );
       serviceChanges.push({
+        ...how,
         kind: 'service',
         address: `host/${name}/service:${svc.name}`,
         action: running ? 'restart' : 'create',
@@ -372,7 +379,9 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
             (running && drain === undefined ? ' (its tasks are lost; agents[].drain drains first)' : '')
           : running
             ? changedFeeds.get(name)?.has(svc.name) === true
-              ? 'its configuration changed'
+              ? how.reload === true
+                ? 'its configuration changed: reload, no restart'
+                : 'its configuration changed'
               : 'an earlier apply changed its configuration and stopped before restarting it'
             : `start and enable (step ${index + 1}: ${phase.service})`,
       });
@@ -380,8 +389,9 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
   });
   // A unit file meso removes from a host that keeps running: its service is stopped and disabled.
   for (const c of fileChanges) {
-    const unit = /^\/etc\/systemd\/system\/([a-z-]+)\.service$/.exec(c.path)?.[1] as ServiceName | undefined;
-    if (c.action !== 'delete' || unit === undefined || !SERVICE_ORDER.includes(unit)) continue;
+    const unit = /^\/etc\/systemd\/system\/([a-z0-9-]+)\.service$/.exec(c.path)?.[1];
+    if (c.action !== 'delete' || unit === undefined) continue;
+    const core = (SERVICE_ORDER as readonly string[]).includes(unit);
     serviceChanges.push({
       kind: 'service',
       address: `host/${c.host}/service:${unit}`,
@@ -390,7 +400,9 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
       service: unit,
       unit: `${unit}.service`,
       phase: -1,
-      reason: 'stop and disable: the host no longer has this role',
+      reason: core
+        ? 'stop and disable: the host no longer has this role'
+        : 'stop and disable: the add-on no longer runs here',
     });
   }
   // Units the host's roles do not call for (the packages may have brought and enabled them).
@@ -410,7 +422,7 @@ export function buildPlan(desired: DesiredState, observed: ObservedState, offlin
         address,
         action: 'delete',
         host: h.host.name,
-        service: (SERVICE_ORDER as readonly string[]).includes(name) ? (name as ServiceName) : 'mesos-agent',
+        service: (SERVICE_ORDER as readonly string[]).includes(name) ? name : 'mesos-agent',
         unit,
         phase: -1,
         reason:

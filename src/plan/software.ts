@@ -47,8 +47,8 @@ export function missingPrograms(
     }
     if (method !== 'none') continue;
     for (const s of h.services) {
-      const ok = PROGRAM_FACTS[s.name].every((anyOf) => anyOf.some((f) => has(name, f)));
-      if (!ok) add(s.name, PROGRAM_NAMES[s.name], name);
+      const ok = (PROGRAM_FACTS[s.name] ?? []).every((anyOf) => anyOf.some((f) => has(name, f)));
+      if (!ok) add(s.name, PROGRAM_NAMES[s.name] ?? s.name, name);
     }
   }
   return [...out.values()];

@@ -1,3 +1,4 @@
+import type { AddonHealth } from '../addons/types.js';
 import type { ServiceName } from '../render/types.js';
 import type { UnreachableHost } from './unreachable.js';
 
@@ -43,6 +44,10 @@ export interface ServiceChange extends ChangeBase {
   unit: string;
   /** Index into Plan.phases. */
   phase: number;
+  /** An add-on that reloads: only its config changed, so `systemctl reload`, not a restart. */
+  reload?: true;
+  /** A quorum add-on meso never configured on this host (its unit is new): part of a new cluster. */
+  fresh?: true;
   /**
    * An agent whose resources or attributes change cannot recover its checkpointed state: it is
    * stopped, its `<workDir>/meta/slaves/latest` removed, started, and waited for to re-register.
@@ -114,6 +119,12 @@ export interface Phase {
   /** For `batches`: how many hosts at once. */
   batchSize: number;
   description: string;
+  /** An add-on's phase: how it is checked, reloaded and (a quorum service) ordered. */
+  addon?: {
+    reload: boolean;
+    health?: AddonHealth;
+    quorum?: { leader: { port: number; path: string; pattern: string } };
+  };
 }
 
 export interface PlanSummary {

@@ -34,8 +34,13 @@ export class HostBuilder {
   }
 }
 
+// Core services in start order, then add-ons by name.
+const rank = (s: ServiceName): number => {
+  const i = (SERVICE_ORDER as readonly string[]).indexOf(s);
+  return i < 0 ? SERVICE_ORDER.length : i;
+};
 const byServiceOrder = (a: ServiceName, b: ServiceName): number =>
-  SERVICE_ORDER.indexOf(a) - SERVICE_ORDER.indexOf(b);
+  rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
 
 /** Flags as files under /etc/mesos-master or /etc/mesos-slave: `name` holds the value, `?name`/`?no-name` a boolean. */
 export function flagFiles(

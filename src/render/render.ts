@@ -1,5 +1,6 @@
 // The desired state of every host. The pieces: paths.ts (where files go), host-builder.ts,
 // service-config.ts (zoo.cfg and flags), software.ts (packages, repositories, archive, images).
+import { renderAddon } from '../addons/render.js';
 import type { Topology, TopologyHost } from '../model/topology.js';
 import type { FlagValue, Spec } from '../spec/types.js';
 import { shellQuote } from '../util/shell.js';
@@ -271,11 +272,21 @@ function renderHost(
     });
   }
 
-  const byPath = <T extends { path: string }>(a: T, c: T): number =>
-    a.path < c.path ? -1 : a.path > c.path ? 1 : 0;
   const services: DesiredService[] = SERVICE_ORDER.filter((s) =>
     host.roles.some((r) => SERVICE_OF_ROLE[r] === s),
   ).map((name) => ({ name, unit: `${name}.service` }));
+  // Add-ons, in spec order: their files feed their own service only.
+  for (const addon of spec.addons) {
+    const a = renderAddon(spec, topo, host, addon, assets);
+    if (a === undefined) continue;
+    for (const f of a.files)
+      b.add(f.path, f.content, [a.service.name], { mode: f.mode, owner: f.owner, group: f.group });
+    for (const d of a.directories) b.dir(d.path, d.owner, d.mode, d.data);
+    software.push(...a.software);
+    services.push(a.service);
+  }
+  const byPath = <T extends { path: string }>(a: T, c: T): number =>
+    a.path < c.path ? -1 : a.path > c.path ? 1 : 0;
   return {
     host,
     files: [...b.files.values()].sort(byPath),

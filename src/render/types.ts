@@ -1,9 +1,14 @@
+import type { AddonAfter, AddonHealth, AddonSpec } from '../addons/types.js';
 import type { Role, Topology, TopologyHost } from '../model/topology.js';
 
-/** The services meso runs, in start order. */
-export type ServiceName = 'zookeeper' | 'mesos-master' | 'marathon' | 'mesos-agent';
-export const SERVICE_ORDER: readonly ServiceName[] = ['zookeeper', 'mesos-master', 'marathon', 'mesos-agent'];
-export const SERVICE_OF_ROLE: Readonly<Record<Role, ServiceName>> = {
+/** The core services meso runs, in start order. */
+export type CoreService = 'zookeeper' | 'mesos-master' | 'marathon' | 'mesos-agent';
+/** A core service, or an add-on's (its name, which is also its unit: `<name>.service`). */
+export type ServiceName = string;
+export const SERVICE_ORDER: readonly CoreService[] = ['zookeeper', 'mesos-master', 'marathon', 'mesos-agent'];
+export const isCoreService = (s: string): s is CoreService =>
+  (SERVICE_ORDER as readonly string[]).includes(s);
+export const SERVICE_OF_ROLE: Readonly<Record<Role, CoreService>> = {
   zookeeper: 'zookeeper',
   master: 'mesos-master',
   marathon: 'marathon',
@@ -52,6 +57,17 @@ export interface DesiredService {
   name: ServiceName;
   /** The systemd unit, e.g. `mesos-master.service`. */
   unit: string;
+  /** An add-on's service: where its wave goes, how it restarts and how it is checked. */
+  addon?: AddonService;
+}
+
+/** What planning and apply need of an add-on's service (src/addons). */
+export interface AddonService {
+  after: AddonAfter;
+  maxUnavailable: string | number;
+  reload: boolean;
+  health?: AddonHealth;
+  quorum?: AddonSpec['quorum'];
 }
 
 /**
@@ -78,6 +94,8 @@ export interface Assets {
   text: ReadonlyMap<string, string>;
   /** install.archive: its sha256 (of the file when readable, else install.sha256). */
   archive?: { path: string; sha256: string };
+  /** Add-ons' archives by add-on name: the path resolved from the spec's folder, and its sha256. */
+  addonArchives?: ReadonlyMap<string, { path: string; sha256: string }>;
 }
 
 export const NO_ASSETS: Assets = { text: new Map() };

@@ -1,3 +1,4 @@
+import { addonRules } from '../addons/rules.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { Rule, RuleContext } from './rule-helpers.js';
 import { agentGroups } from './rules/agents.js';
@@ -26,6 +27,7 @@ export const RULES: readonly Rule[] = [
   ports,
   secrets,
   values,
+  addonRules,
   provider,
 ];
 

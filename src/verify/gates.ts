@@ -1,3 +1,4 @@
+import type { AddonHealth } from '../addons/types.js';
 import type { Wave } from '../apply/schedule.js';
 import type { Topology } from '../model/topology.js';
 import type { ZkMode } from '../observe/observe.js';
@@ -35,7 +36,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function probe(
   opts: GateOptions,
   host: string,
-  req: { zk: boolean; http: HttpProbe[]; units?: string[]; journal?: { unit: string; lines: number }[] },
+  req: {
+    zk: boolean;
+    http: HttpProbe[];
+    units?: string[];
+    journal?: { unit: string; lines: number }[];
+    tcp?: { name: string; address: string; port: number }[];
+  },
 ): Promise<HealthAnswer> {
   const conn = await opts.connection(host);
   const r = await conn.exec(healthCommand(opts.templates['health.sh'] ?? ''), {
@@ -44,6 +51,7 @@ export async function probe(
       http: req.http,
       ...(req.units === undefined ? {} : { units: req.units }),
       ...(req.journal === undefined ? {} : { journal: req.journal }),
+      ...(req.tcp === undefined ? {} : { tcp: req.tcp }),
     }),
   });
   return parseHealth(r.stdout);
@@ -313,6 +321,74 @@ async function until(
   );
 }
 
+/**
+ * One add-on on one host: its unit is active and, when it has a health check, the check passes
+ * (HTTP: a 2xx or 3xx answer; TCP: a connection opens), asked on the host at its private address.
+ */
+export async function addonHealth(
+  opts: Pick<GateOptions, 'topology' | 'connection' | 'templates'>,
+  host: string,
+  service: string,
+  health: AddonHealth | undefined,
+): Promise<{ ok: boolean; why: string; url?: string }> {
+  const h = opts.topology.hosts.find((x) => x.name === host)!;
+  const unit = `${service}.service`;
+  const a = await probe(opts as GateOptions, host, {
+    zk: false,
+    units: [unit],
+    http:
+      health?.kind === 'http'
+        ? [{ name: 'addon', address: h.privateAddress, port: health.port, path: health.path }]
+        : [],
+    ...(health?.kind === 'tcp'
+      ? { tcp: [{ name: 'addon', address: h.privateAddress, port: health.port }] }
+      : {}),
+  });
+  const u = a.units.get(unit);
+  if (u?.active !== 'active') return { ok: false, why: `${unit} is ${u?.active ?? 'unknown'}` };
+  if (health === undefined) return { ok: true, why: `${unit} is active` };
+  if (health.kind === 'tcp') {
+    const open = a.tcp.get('addon') === true;
+    return {
+      ok: open,
+      why: open
+        ? `port ${health.port} accepts connections`
+        : `nothing accepts connections on port ${health.port}`,
+    };
+  }
+  const status = a.http.get('addon')?.status ?? 0;
+  const ok = status >= 200 && status < 400;
+  return {
+    ok,
+    why:
+      status === 0
+        ? `no answer on port ${health.port}`
+        : `${health.path} on port ${health.port} answers ${status}`,
+  };
+}
+
+/** The first of these hosts whose leader endpoint (e.g. etcd's /metrics) matches the pattern. */
+export async function addonLeader(
+  opts: GateOptions,
+  hosts: readonly string[],
+  leader: { port: number; path: string; pattern: string },
+): Promise<string | undefined> {
+  const re = new RegExp(leader.pattern, 'm');
+  const answers = await Promise.all(
+    hosts.map((host) => {
+      const h = opts.topology.hosts.find((x) => x.name === host)!;
+      return probe(opts, host, {
+        zk: false,
+        http: [{ name: 'leader', address: h.privateAddress, port: leader.port, path: leader.path }],
+      }).then(
+        (a) => a.http.get('leader'),
+        () => undefined,
+      );
+    }),
+  );
+  return hosts.find((_, i) => answers[i]?.status === 200 && re.test(answers[i].body));
+}
+
 /** The gates apply waits on between waves, checked from the hosts themselves over SSH. */
 export function makeGate(opts: GateOptions): (wave: Wave) => Promise<void> {
   return async (wave) => {
@@ -363,6 +439,14 @@ export function makeGate(opts: GateOptions): (wave: Wave) => Promise<void> {
             });
             if (a.http.get('ping')?.status !== 200)
               return { ok: false, why: `${host} does not answer /ping` };
+          }
+          return { ok: true, why: '' };
+        });
+      case 'addon-healthy':
+        return until(opts, wave, `${wave.service} on ${wave.hosts.join(', ')}`, async () => {
+          for (const host of wave.hosts) {
+            const v = await addonHealth(opts, host, wave.service, wave.health);
+            if (!v.ok) return { ok: false, why: `${host}: ${v.why}` };
           }
           return { ok: true, why: '' };
         });

@@ -31,6 +31,8 @@ export interface HealthAnswer {
   units: Map<string, UnitAnswer>;
   /** The last journal lines of each unit asked for. */
   journal: Map<string, string>;
+  /** TCP probes by name: did a connection open. */
+  tcp: Map<string, boolean>;
 }
 
 export interface HealthRequest {
@@ -38,6 +40,7 @@ export interface HealthRequest {
   http: readonly HttpProbe[];
   units?: readonly string[];
   journal?: readonly { unit: string; lines: number }[];
+  tcp?: readonly { name: string; address: string; port: number }[];
 }
 
 export function healthCommand(script: string): string {
@@ -53,6 +56,7 @@ export function healthInput(req: HealthRequest): string {
         : ['P', p.name, p.address, String(p.port), p.path, Buffer.from(p.body, 'utf8').toString('base64')]
       ).join('\t'),
     ),
+    ...(req.tcp ?? []).map((t) => `T\t${t.name}\t${t.address}\t${t.port}`),
     ...(req.units ?? []).map((u) => `U\t${u}`),
     ...(req.journal ?? []).map((j) => `J\t${j.unit}\t${j.lines}`),
   ];
@@ -75,7 +79,13 @@ function parseHttp(raw: string): HttpAnswer {
 }
 
 export function parseHealth(stdout: string): HealthAnswer {
-  const out: HealthAnswer = { zkMode: undefined, http: new Map(), units: new Map(), journal: new Map() };
+  const out: HealthAnswer = {
+    zkMode: undefined,
+    http: new Map(),
+    units: new Map(),
+    journal: new Map(),
+    tcp: new Map(),
+  };
   let done = false;
   for (const line of stdout.split('\n')) {
     const [kind, a = '', b = '', c = '', d = '', e = ''] = line.split('\t');
@@ -84,6 +94,7 @@ export function parseHealth(stdout: string): HealthAnswer {
     else if (kind === 'Z')
       out.zkMode = (['leader', 'follower', 'standalone', 'observer'].includes(a) ? a : 'down') as ZkMode;
     else if (kind === 'H') out.http.set(a, parseHttp(b));
+    else if (kind === 'T') out.tcp.set(a, b === 'open');
     else if (kind === 'E') done = true;
   }
   if (!done) throw new Error('the health probe was cut short (no end marker)');

@@ -30,15 +30,22 @@ export const DEFAULT_PACKAGES: readonly string[] = [
  * `local.packages`, and the OS packages of `install.packages` that only the image can provide (lab
  * hosts have no route to an archive): all of them for `none`, and for `archive` unless a
  * `repository` serves them (they may not be in Debian at all). apt/yum packages come from their
- * repository at install time. Versions are not baked: the image has the suite's.
+ * repository at install time. Add-ons' packages (`addons[].package`, a preset's) are baked too,
+ * unless install.repository serves packages. Versions are not baked: the image has the suite's.
  */
-export function imagePackages(spec: Pick<Spec, 'install' | 'local'>): string[] {
+export function imagePackages(
+  spec: Pick<Spec, 'install' | 'local'> & Partial<Pick<Spec, 'addons'>>,
+): string[] {
   const ins = spec.install;
   const fromInstall =
     ins.method === 'none' || (ins.method === 'archive' && ins.repository === undefined)
       ? ins.packages.map((p) => p.name)
       : [];
-  return [...new Set([...DEFAULT_PACKAGES, ...spec.local.packages, ...fromInstall])].sort();
+  const fromAddons =
+    ins.repository === undefined
+      ? (spec.addons ?? []).flatMap((a) => (a.install.kind === 'package' ? [a.install.name] : []))
+      : [];
+  return [...new Set([...DEFAULT_PACKAGES, ...spec.local.packages, ...fromInstall, ...fromAddons])].sort();
 }
 
 export const DEFAULT_IMAGE_CACHE = '/var/cache/meso/images';
