@@ -45,6 +45,11 @@ export function endpointsText(e: Endpoints): string {
           ]),
         ),
   ]);
+  if (e.addons.length > 0)
+    out.push([
+      'addons',
+      columns(e.addons.map((a) => [a.name, a.host, a.url ?? a.address ?? '(address unknown)'])),
+    ]);
   const width = Math.max(...out.map(([k]) => k.length));
   const lines = out.flatMap(([k, values]) =>
     values.map((v, i) => `${(i === 0 ? k : '').padEnd(width)} ${i === 0 ? '=' : ' '} ${v}`),

@@ -41,6 +41,11 @@ function statusText(s: ClusterStatus): string {
             .join(', ')})`,
     );
   }
+  for (const [name, a] of Object.entries(s.addons)) {
+    lines.push(`Add-on ${name}: ${a.ok ? 'healthy' : 'NOT healthy'}`);
+    for (const [h, x] of Object.entries(a.hosts))
+      lines.push(`  ${h}: ${x.ok ? 'ok' : 'NOT ok'} (${x.detail})`);
+  }
   for (const [h, why] of Object.entries(s.unreachable)) lines.push(`! host/${h}: unreachable (${why})`);
   lines.push('Units:');
   for (const [h, u] of Object.entries(s.units)) {

@@ -1,6 +1,7 @@
 // `meso endpoints` and apply's closing block, assembled: a pure function of the topology, the ports,
 // what each master said and what the leading master lists. No I/O here; the engine
 // (endpoints.ts) asks the hosts, apply hands in what its verify saw.
+import type { AddonHealth, AddonPort } from '../addons/types.js';
 import type { Topology, TopologyHost } from '../model/topology.js';
 import type { ProviderBalancer } from '../providers/types.js';
 import { notActive } from '../verify/gates.js';
@@ -36,6 +37,11 @@ export interface Endpoints {
     /** Listed as active by the leading master. */
     registered: boolean;
   }[];
+  /**
+   * Each add-on on each of its hosts, in spec then topology order: its ports, and a URL (http at
+   * its http health check's port, else `tcp://` or `udp://` at its first port; null without ports).
+   */
+  addons: { name: string; host: string; address: string | null; ports: string[]; url: string | null }[];
 }
 
 /**
@@ -63,6 +69,13 @@ export interface EndpointsInput {
   /** The agents the master named `leader` lists (its /master/slaves), when one answered. */
   listed: { leader: string; agents: readonly RegisteredAgent[] } | undefined;
   balancers: readonly ProviderBalancer[] | undefined;
+  /** The add-ons, each with the hosts it runs on. */
+  addons?: readonly {
+    name: string;
+    hosts: readonly TopologyHost[];
+    ports: readonly AddonPort[];
+    health: AddonHealth | undefined;
+  }[];
 }
 
 /** `http://10.0.0.1:5050`, an IPv6 address in brackets. */
@@ -142,5 +155,26 @@ export function assembleEndpoints(i: EndpointsInput): Endpoints {
         registered: listed !== undefined && !inactive.has(a.name),
       };
     }),
+    addons: (i.addons ?? []).flatMap((a) =>
+      a.hosts.map((h) => {
+        const address = addressOf(h);
+        const first = a.ports[0];
+        const url =
+          address === null
+            ? null
+            : a.health?.kind === 'http'
+              ? urlOf('http', address, a.health.port)
+              : first === undefined
+                ? null
+                : urlOf(first.protocol, address, first.port);
+        return {
+          name: a.name,
+          host: h.name,
+          address,
+          ports: a.ports.map((p) => `${p.port}/${p.protocol}`),
+          url,
+        };
+      }),
+    ),
   };
 }

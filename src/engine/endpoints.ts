@@ -7,6 +7,7 @@ import type { ClusterState } from '../state/types.js';
 import { MesoError } from '../util/errors.js';
 import { agentsListed, probe } from '../verify/gates.js';
 import type { MesosLook, RegisteredAgent } from '../verify/gates.js';
+import { addonHosts } from '../addons/render.js';
 import { assembleEndpoints } from './assemble-endpoints.js';
 import type { Endpoints, EndpointsInput, MasterLook } from './assemble-endpoints.js';
 import { gateOptions, prepare, servicePorts } from './prepare.js';
@@ -134,5 +135,11 @@ export function endpointsOf(
     marathonPort: p.spec.marathon.enabled ? ports.marathonPort : undefined,
     ...asked,
     balancers,
+    addons: p.spec.addons.map((a) => ({
+      name: a.name,
+      hosts: addonHosts(p.spec, topology, a.on),
+      ports: a.ports,
+      health: a.health,
+    })),
   });
 }

@@ -2,7 +2,9 @@
 import type { ServiceName } from '../render/types.js';
 import type { Spec } from '../spec/types.js';
 import { MesoError } from '../util/errors.js';
+import type { GateOptions } from '../verify/gates.js';
 import {
+  addonHealth,
   ensembleModes,
   leaderAgentsAny,
   mastersHealth,
@@ -13,7 +15,7 @@ import {
 import { ensembleVerdict } from '../verify/health.js';
 import { observeAndPlan } from './observe.js';
 import { gateOptions, installedOn, prepare } from './prepare.js';
-import type { Say } from './prepare.js';
+import type { Say, Session } from './prepare.js';
 import { stateBackend } from './session.js';
 
 /** The shape `meso status --json` prints. */
@@ -32,6 +34,8 @@ export interface ClusterStatus {
   };
   marathon: { ok: boolean; enabled: boolean; installed: string[]; ping: Record<string, boolean> };
   units: Record<string, Record<string, string>>;
+  /** Each add-on's health per host: its unit active and its health check passing. */
+  addons: Record<string, { ok: boolean; hosts: Record<string, { ok: boolean; detail: string }> }>;
   /** Agents that did not answer (within their maxUnreachable), by name, with the reason. */
   unreachable: Record<string, string>;
 }
@@ -100,6 +104,8 @@ export async function clusterStatus(
       }),
     );
     const marathonOk = [...pings.values()].every(Boolean);
+    const addons = await addonsStatus(p, g, new Set((seen.plan.unreachable ?? []).map((u) => u.host)));
+    const addonsOk = Object.values(addons).every((a) => a.ok);
 
     const units = Object.fromEntries(
       p.desired.hosts.map((h) => [
@@ -110,7 +116,7 @@ export async function clusterStatus(
       ]),
     );
     return {
-      healthy: zk.ok && mesosOk && marathonOk,
+      healthy: zk.ok && mesosOk && marathonOk && addonsOk,
       zookeeper: { ok: zk.ok, members: Object.fromEntries(modes), summary: zk.summary },
       masters: {
         ok: mesosOk,
@@ -130,9 +136,41 @@ export async function clusterStatus(
         ping: Object.fromEntries(marathonHosts.map((m) => [m.name, pings.get(m.name) === true])),
       },
       units,
+      addons,
       unreachable: Object.fromEntries((seen.plan.unreachable ?? []).map((u) => [u.host, u.reason])),
     };
   } finally {
     await p.pool.closeAll();
   }
+}
+
+/** Every add-on on every host it runs on (hosts skipped as unreachable are left out). */
+async function addonsStatus(
+  p: Session,
+  g: GateOptions,
+  skip: ReadonlySet<string>,
+): Promise<ClusterStatus['addons']> {
+  const out: ClusterStatus['addons'] = {};
+  const checks: Promise<void>[] = [];
+  for (const h of p.desired.hosts) {
+    if (skip.has(h.host.name)) continue;
+    for (const s of h.services) {
+      if (s.addon === undefined) continue;
+      const entry = (out[s.name] ??= { ok: true, hosts: {} });
+      entry.hosts[h.host.name] = { ok: false, detail: 'not asked' };
+      checks.push(
+        addonHealth(g, h.host.name, s.name, s.addon.health).then(
+          (v) => {
+            entry.hosts[h.host.name] = { ok: v.ok, detail: v.why };
+          },
+          (e: unknown) => {
+            entry.hosts[h.host.name] = { ok: false, detail: (e as Error).message };
+          },
+        ),
+      );
+    }
+  }
+  await Promise.all(checks);
+  for (const a of Object.values(out)) a.ok = Object.values(a.hosts).every((x) => x.ok);
+  return out;
 }
