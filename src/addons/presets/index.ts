@@ -1,4 +1,13 @@
 // The presets, by name. Each is one file in this folder; the README documents what each writes.
 import type { Preset } from '../types.js';
+// The image/archive presets.
+import { marathonLb } from './marathon-lb.js';
+import { metronome } from './metronome.js';
+import { traefik } from './traefik.js';
 
-export const PRESETS: ReadonlyMap<string, Preset> = new Map<string, Preset>([]);
+export const PRESETS: ReadonlyMap<string, Preset> = new Map<string, Preset>([
+  // The image/archive presets.
+  ['traefik', traefik],
+  ['marathon-lb', marathonLb],
+  ['metronome', metronome],
+]);

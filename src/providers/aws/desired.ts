@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Topology, TopologyHost } from '../../model/topology.js';
 import type { Spec } from '../../spec/types.js';
+import { balancerAddonPorts, publicAddonPorts, WORLD } from './addons.js';
+import type { HostGroupRole } from './addons.js';
 
 /**
  * What `provider: aws` wants in the account: a pure function of the spec and topology, like the
@@ -85,7 +87,7 @@ export function awsSettings(spec: Spec): AwsSettings {
 /** One ingress permission: a protocol and port range from a group of this cluster or a CIDR. */
 export interface Permission {
   /** `-1` is every protocol, as EC2 writes it. */
-  protocol: '-1' | 'tcp';
+  protocol: '-1' | 'tcp' | 'udp';
   fromPort: number;
   toPort: number;
   from: { group: SgRole } | { cidr: string };
@@ -187,13 +189,28 @@ export function desiredCloud(spec: Spec, topology: Topology): DesiredCloud {
     Name: name,
     ...extra,
   });
-  const group = (role: SgRole, description: string, ingress: Permission[]): DesiredGroup => ({
-    role,
-    name: `${spec.name}-${role}`,
-    description,
-    ingress,
-    tags: tags(role, `${spec.name}-${role}`),
-  });
+  // Add-ons' `public: true` ports, on the groups of the hosts they run on (unless already open).
+  const opened = publicAddonPorts(spec, topology);
+  const group = (role: SgRole, description: string, base: Permission[]): DesiredGroup => {
+    const key = (p: Permission): string =>
+      `${p.protocol} ${p.fromPort}-${p.toPort} ${'cidr' in p.from ? p.from.cidr : p.from.group}`;
+    const have = new Set(base.map(key));
+    const more = (opened.get(role as HostGroupRole) ?? [])
+      .map((p): Permission => ({
+        protocol: p.protocol,
+        fromPort: p.port,
+        toPort: p.port,
+        from: { cidr: WORLD },
+      }))
+      .filter((p) => !have.has(key(p)));
+    return {
+      role,
+      name: `${spec.name}-${role}`,
+      description,
+      ingress: [...base, ...more],
+      tags: tags(role, `${spec.name}-${role}`),
+    };
+  };
   // The DC/OS-on-AWS layout. Public agents also reach the masters (they register with them).
   const groups: DesiredGroup[] = [
     group('lb', `meso ${spec.name}: load balancers`, []),
@@ -208,7 +225,7 @@ export function desiredCloud(spec: Spec, topology: Topology): DesiredCloud {
       all('master'),
       all('agent'),
       all('public-agent'),
-      ...s.publicPorts.map((p) => tcp(p, { cidr: '0.0.0.0/0' })),
+      ...s.publicPorts.map((p) => tcp(p, { cidr: WORLD })),
     ]),
     group(
       'admin',
@@ -282,7 +299,8 @@ export function desiredCloud(spec: Spec, topology: Topology): DesiredCloud {
       key: 'admin',
       name: balancerName(spec.name, 'admin'),
       scheme: 'internet-facing',
-      ports: ADMIN_PORTS,
+      // Add-ons' `balancer: true` ports too (rules.ts allows them on the masters only, the instances behind it).
+      ports: [...ADMIN_PORTS, ...balancerAddonPorts(spec, topology).filter((p) => !ADMIN_PORTS.includes(p))],
       healthCheck: HEALTH_CHECK,
       subnets: [...(s.subnets.publicAgents.length > 0 ? s.subnets.publicAgents : s.subnets.masters)],
       groups: ['lb', 'admin'],

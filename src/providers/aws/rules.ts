@@ -1,9 +1,11 @@
 // Validation for provider: aws, run by the provider rule (src/spec/rules/provider.ts). Loaded for every
 // spec at validation time: it must not import the AWS SDK.
 import { hostEntries } from '../../model/hosts.js';
+import { deriveTopology } from '../../model/topology.js';
 import type { Diagnostic } from '../../spec/diagnostics.js';
 import { err, isIpv4Cidr } from '../../spec/rule-helpers.js';
 import type { Rule } from '../../spec/rule-helpers.js';
+import { balancerProblem } from './addons.js';
 
 /** The checks of a spec whose provider is aws (the caller checks that it is). */
 export const rules: Rule = ({ spec, raw }) => {
@@ -74,6 +76,16 @@ export const rules: Rule = ({ spec, raw }) => {
   for (const [i, c] of ((aws['adminCidrs'] ?? []) as unknown[]).entries()) {
     if (typeof c === 'string' && !isIpv4Cidr(c))
       out.push(err(['aws', 'adminCidrs', i], `'${c}' is not an IPv4 CIDR`, 'e.g. 203.0.113.0/24'));
+  }
+  // Add-on ports with balancer: true become admin balancer listeners: only where it can forward them.
+  if (spec.addons.some((a) => a.ports.some((p) => p.balancer))) {
+    const topology = deriveTopology(spec);
+    for (const [i, a] of spec.addons.entries())
+      for (const [j, p] of a.ports.entries()) {
+        const problem = balancerProblem(a, p, spec, topology);
+        if (problem !== undefined)
+          out.push(err(['addons', i, 'ports', j, 'balancer'], problem.message, problem.fix));
+      }
   }
   return out;
 };
