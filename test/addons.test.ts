@@ -19,9 +19,13 @@ import { base, expectDiagnostic, validate } from './helpers/spec.js';
 /** Three masters, a public agent group (p1) and a private one (a1, a2), and `addons` as written. */
 const cluster = (...addons: string[]): string =>
   clusterYaml({
-    extra: ['  - group: pub', '    public: true', '    hosts: [{ name: p1, address: 10.0.2.1 }]', 'addons:', ...addons].join(
-      '\n',
-    ),
+    extra: [
+      '  - group: pub',
+      '    public: true',
+      '    hosts: [{ name: p1, address: 10.0.2.1 }]',
+      'addons:',
+      ...addons,
+    ].join('\n'),
   });
 
 const desire = (yaml: string): DesiredState => {
@@ -66,15 +70,23 @@ void test('a generic add-on renders its files, env and unit on its hosts only, f
   const d = desire(cluster(...HELLO));
   const p1 = d.hosts.find((h) => h.host.name === 'p1')!;
   const file = (path: string): string => p1.files.find((f) => f.path === path)?.content ?? '(none)';
-  assert.equal(file('/etc/hello/zk.conf'), 'zk=zk://10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181/mesos me=p1 at 10.0.2.1\n');
+  assert.equal(
+    file('/etc/hello/zk.conf'),
+    'zk=zk://10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181/mesos me=p1 at 10.0.2.1\n',
+  );
   // Plain content is not a template.
   assert.equal(file('/etc/hello/raw.txt'), 'literal {{ zk_url }}\n');
   assert.match(file('/etc/default/hello'), /^GREETING="hi"$/m);
   const unit = file('/etc/systemd/system/hello.service');
   // Flags are sorted, each one systemd word: % and $ doubled so systemd passes them through as written.
-  assert.match(unit, /^ExecStart=\/usr\/bin\/python3 -m http.server --bind=0.0.0.0 "--directory=\/srv\/a b%%c\$\$d"$/m);
+  assert.match(
+    unit,
+    /^ExecStart=\/usr\/bin\/python3 -m http.server --bind=0.0.0.0 "--directory=\/srv\/a b%%c\$\$d"$/m,
+  );
   assert.match(unit, /^After=network-online.target mesos-agent.service$/m);
-  assert.ok(p1.files.filter((f) => f.path.startsWith('/etc/hello/')).every((f) => f.feeds.join() === 'hello'));
+  assert.ok(
+    p1.files.filter((f) => f.path.startsWith('/etc/hello/')).every((f) => f.feeds.join() === 'hello'),
+  );
   assert.deepEqual(
     p1.services.map((s) => s.name),
     ['mesos-agent', 'hello'],
@@ -96,7 +108,10 @@ void test('systemdWord keeps values whole for systemd: quotes, backslashes, spec
 void test('on: masters, agents, publicAgents, a group and a host list name the right hosts', () => {
   const s = specOf(cluster(...HELLO));
   const t = deriveTopology(s);
-  const names = (on: Parameters<typeof addonHosts>[2]): string => addonHosts(s, t, on).map((h) => h.name).join();
+  const names = (on: Parameters<typeof addonHosts>[2]): string =>
+    addonHosts(s, t, on)
+      .map((h) => h.name)
+      .join();
   assert.equal(names({ kind: 'masters' }), 'm1,m2,m3');
   assert.equal(names({ kind: 'agents' }), 'a1,a2,p1');
   assert.equal(names({ kind: 'publicAgents' }), 'p1');
@@ -175,7 +190,8 @@ void test('a quorum add-on: a new cluster starts together; a running one restart
   const withQuorum = (d: DesiredState): DesiredState => {
     for (const h of d.hosts)
       for (const s of h.services)
-        if (s.name === 'kv') s.addon = { ...s.addon!, quorum: { leader: { port: 1, path: '/', pattern: 'x' } } };
+        if (s.name === 'kv')
+          s.addon = { ...s.addon!, quorum: { leader: { port: 1, path: '/', pattern: 'x' } } };
     return d;
   };
   const fresh = buildPlan(withQuorum(desire(cluster(...QUORUM('a')))), new Map(), false);
@@ -234,21 +250,63 @@ void test('validate: unknown presets, fields, hosts and template values, and por
       '  - { name: z, on: masters, command: /bin/true, ports: [9000] }', // 22
     ),
   );
-  expectDiagnostic(v, { severity: 'error', line: 13, col: 15, message: "unknown preset 'ha-proxy'", path: 'addons[0].preset' });
-  expectDiagnostic(v, { severity: 'error', line: 15, col: 14, message: "no host 'm9'", fix: "did you mean 'm1'?" });
-  expectDiagnostic(v, { severity: 'error', line: 17, col: 19, message: 'port 5050/tcp of add-on x is already used on m1 (mesos-master)' });
+  expectDiagnostic(v, {
+    severity: 'error',
+    line: 13,
+    col: 13,
+    message: "unknown preset 'ha-proxy'",
+    path: 'addons[0].preset',
+  });
+  expectDiagnostic(v, {
+    severity: 'error',
+    line: 15,
+    col: 14,
+    message: "no host 'm9'",
+    fix: "did you mean 'm1'?",
+  });
+  expectDiagnostic(v, {
+    severity: 'error',
+    line: 17,
+    col: 19,
+    message: 'port 5050/tcp of add-on x is already used on m1 (mesos-master)',
+  });
   expectDiagnostic(v, { severity: 'error', line: 18, col: 5, message: "unknown add-on field 'colour'" });
-  expectDiagnostic(v, { severity: 'error', line: 20, col: 35, message: '{{ zk_urll }}', fix: /did you mean 'zk_url'/ });
-  expectDiagnostic(v, { severity: 'error', line: 21, col: 50, message: 'port 5051/tcp of add-on y is already used on a1 (mesos-agent)' });
-  expectDiagnostic(v, { severity: 'error', line: 22, col: 56, message: 'port 9000/tcp of add-on z is already used on m1 (add-on x)' });
-  const names = validate(base({}, 'addons:', '  - { command: /bin/true }', '  - { name: zookeeper, command: /bin/true }'));
+  expectDiagnostic(v, {
+    severity: 'error',
+    line: 20,
+    col: 32,
+    message: '{{ zk_urll }}',
+    fix: /did you mean 'zk_url'/,
+  });
+  expectDiagnostic(v, {
+    severity: 'error',
+    line: 21,
+    col: 51,
+    message: 'port 5051/tcp of add-on y is already used on a1 (mesos-agent)',
+  });
+  expectDiagnostic(v, {
+    severity: 'error',
+    line: 22,
+    col: 57,
+    message: 'port 9000/tcp of add-on z is already used on m1 (add-on x)',
+  });
+  const names = validate(
+    base({}, 'addons:', '  - { command: /bin/true }', '  - { name: zookeeper, command: /bin/true }'),
+  );
   expectDiagnostic(names, { severity: 'error', line: 13, col: 5, message: 'an add-on needs a name' });
-  expectDiagnostic(names, { severity: 'error', line: 14, col: 15, message: "'zookeeper' is one of meso's own services" });
+  expectDiagnostic(names, {
+    severity: 'error',
+    line: 14,
+    col: 13,
+    message: "'zookeeper' is one of meso's own services",
+  });
   assert.ok(validate(cluster(...HELLO)).spec !== undefined);
 });
 
 void test('endpoints list each add-on on each host, at its http health port or its first port', () => {
-  const s = specOf(cluster(...HELLO, '  - { name: dns, on: masters, command: /bin/true, ports: ["53/udp"] }'));
+  const s = specOf(
+    cluster(...HELLO, '  - { name: dns, on: masters, command: /bin/true, ports: ["53/udp"] }'),
+  );
   const t = deriveTopology(s);
   const e = assembleEndpoints({
     topology: t,
@@ -259,10 +317,20 @@ void test('endpoints list each add-on on each host, at its http health port or i
     looks: new Map(),
     listed: undefined,
     balancers: undefined,
-    addons: s.addons.map((a) => ({ name: a.name, hosts: addonHosts(s, t, a.on), ports: a.ports, health: a.health })),
+    addons: s.addons.map((a) => ({
+      name: a.name,
+      hosts: addonHosts(s, t, a.on),
+      ports: a.ports,
+      health: a.health,
+    })),
   });
   assert.deepEqual(
     e.addons.map((a) => `${a.name} ${a.host} ${a.url}`),
-    ['hello p1 http://10.0.2.1:8000', 'dns m1 udp://10.0.0.1:53', 'dns m2 udp://10.0.0.2:53', 'dns m3 udp://10.0.0.3:53'],
+    [
+      'hello p1 http://10.0.2.1:8000',
+      'dns m1 udp://10.0.0.1:53',
+      'dns m2 udp://10.0.0.2:53',
+      'dns m3 udp://10.0.0.3:53',
+    ],
   );
 });
