@@ -53,6 +53,8 @@ export function withAddonPhases(core: Phase[], desired: DesiredState): Phase[] {
       });
     }
   }
+  const order = (name: string): number =>
+    desired.hosts.flatMap((h) => h.services).find((x) => x.name === name)?.addon?.order ?? 0;
   for (const a of addons) {
     const p = a.phase;
     const s = desired.hosts.flatMap((h) => h.services).find((x) => x.name === a.name)!.addon!;
@@ -65,6 +67,7 @@ export function withAddonPhases(core: Phase[], desired: DesiredState): Phase[] {
       p.description = `add-on after ${a.after}, in batches of ${p.batchSize} (maxUnavailable)${s.reload ? '; a config change reloads it' : ''}`;
     }
   }
+  addons.sort((a, b) => order(a.name) - order(b.name));
   const out: Phase[] = [];
   const place = (after: AddonAfter): void => {
     for (const a of addons) if (a.after === after) out.push(a.phase);

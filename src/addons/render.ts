@@ -163,6 +163,7 @@ export function renderAddon(
       name: addon.name,
       unit: `${addon.name}.service`,
       addon: {
+        order: spec.addons.indexOf(addon),
         after: addon.after,
         maxUnavailable: addon.maxUnavailable,
         reload: addon.reload,

@@ -2,7 +2,7 @@
 // install, their files and templates, and their ports against the core's and each other's per host.
 import { ensembleEntries } from '../model/hosts.js';
 import type { Diagnostic, SpecPath } from '../spec/diagnostics.js';
-import { err, rawAt, SAFE } from '../spec/rule-helpers.js';
+import { err, rawAt, SAFE, warn } from '../spec/rule-helpers.js';
 import type { Rule } from '../spec/rule-helpers.js';
 import type { Spec } from '../spec/types.js';
 import { didYouMean } from '../util/suggest.js';
@@ -209,6 +209,15 @@ function checkOne(
           ),
         );
   }
+  const hasDocker = spec.install.packages.some((p) => /^docker(\.io|-ce)?$/.test(p.name));
+  if (a.install.kind === 'image' && spec.install.method !== 'docker' && !hasDocker)
+    out.push(
+      warn(
+        at(entry['image'] === undefined ? 'preset' : 'image'),
+        `add-on ${a.name} runs in a container: its hosts need Docker, which install.method ${spec.install.method} does not install`,
+        'install docker.io on those hosts (e.g. install.packages with component: extra), or use install.method: docker',
+      ),
+    );
   if (a.after === 'marathon' && !spec.marathon.enabled && entry['after'] !== undefined)
     out.push(
       err(

@@ -63,6 +63,8 @@ export interface DesiredService {
 
 /** What planning and apply need of an add-on's service (src/addons). */
 export interface AddonService {
+  /** Its place in `addons:`: add-ons with the same `after` go in this order. */
+  order: number;
   after: AddonAfter;
   maxUnavailable: string | number;
   reload: boolean;

@@ -81,7 +81,7 @@ export class FakeHost implements HostConnection {
             : `F\t${value}\tf\t${sha256(f.content)}\t${f.owner}\t${f.group}\t${f.mode.toString(8)}`,
         );
       } else if (kind === 'U') {
-        const name = value.replace(/\.service$/, '') as ServiceName;
+        const name = value.replace(/\.service$/, '');
         out.push(`S\tId=${value}`, `S\tActiveState=${this.active.has(name) ? 'active' : 'inactive'}`, 'S\t');
       } else if (kind === 'Z') out.push(`Z\t${this.zkMode}`);
     }
