@@ -3,6 +3,8 @@
 // checked on lab hosts with the real packages (etcd-server 3.4.23, haproxy 2.6.12, dnsmasq 2.90).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parse } from 'yaml';
+import { normalizeAddons } from '../src/addons/normalize.js';
 import { hostsOn } from '../src/addons/presets/common.js';
 import { dnsmasq } from '../src/addons/presets/dnsmasq.js';
 import { etcd } from '../src/addons/presets/etcd.js';
@@ -10,13 +12,25 @@ import { haproxy } from '../src/addons/presets/haproxy.js';
 import { PRESETS } from '../src/addons/presets/index.js';
 import type { AddonRender, AddonSpec, Preset } from '../src/addons/types.js';
 import { deriveTopology } from '../src/model/topology.js';
-import { formatPath } from '../src/spec/diagnostics.js';
+import { formatDiagnostic, formatPath } from '../src/spec/diagnostics.js';
 import type { Diagnostic } from '../src/spec/diagnostics.js';
 import type { Spec } from '../src/spec/types.js';
+import { validateText } from '../src/spec/validate.js';
 import { specOf } from './helpers/build.js';
 
-/** Masters m1..mN (private 192.168.0.x, SSH 10.0.0.x), public agents p1, p2, worker w1. */
+/**
+ * Masters m1..mN (private 192.168.0.x, SSH 10.0.0.x), public agents p1, p2, worker w1. The cluster
+ * is validated without its `addons:` (validate runs the presets' checks, which some tests break on
+ * purpose); the add-ons are then normalized as the spec's are, as the add-on rules see them.
+ */
 function cluster(addons: string, opts: { masters?: number; publicAgents?: number } = {}): Spec {
+  const text = clusterText(addons, opts);
+  const doc = parse(text) as { addons: unknown };
+  const spec = specOf(text.slice(0, text.indexOf('addons:\n')));
+  return { ...spec, addons: normalizeAddons(doc.addons) };
+}
+
+function clusterText(addons: string, opts: { masters?: number; publicAgents?: number } = {}): string {
   const masters = opts.masters ?? 3;
   const pub = opts.publicAgents ?? 2;
   const lines = [
@@ -49,7 +63,7 @@ function cluster(addons: string, opts: { masters?: number; publicAgents?: number
     'addons:',
     addons,
   ];
-  return specOf(`${lines.join('\n')}\n`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** The one add-on of the spec, with its preset. */
@@ -108,7 +122,7 @@ const envLines = (text: string): Record<string, string> =>
   );
 
 void test('the three Debian presets are registered under their names', () => {
-  assert.deepEqual([...PRESETS.keys()].sort(), ['dnsmasq', 'etcd', 'haproxy']);
+  for (const name of ['etcd', 'haproxy', 'dnsmasq']) assert.ok(PRESETS.has(name), name);
   assert.equal(PRESETS.get('etcd'), etcd);
   assert.equal(PRESETS.get('haproxy'), haproxy);
   assert.equal(PRESETS.get('dnsmasq'), dnsmasq);
@@ -445,4 +459,40 @@ void test('dnsmasq check: the domain is a DNS name, servers and addresses are IP
   expectError(ds, 'servers[1]', 'is not an IP address');
   expectError(ds, 'addresses[0]', 'is not an IP address');
   assert.equal(ds.length, 5, show(ds));
+});
+
+// ---- through meso validate -----------------------------------------------------------------------
+
+void test("validate reports the presets' checks at the add-on entry, with file:line:col and the fix", () => {
+  const text = clusterText(
+    [
+      '  - { preset: etcd, on: [m1, m2, m3, w1] }',
+      '  - preset: haproxy',
+      '    backends:',
+      '      - { name: web, port: 80, servers: ["w1:8080", "nohost:8080"] }',
+    ].join('\n'),
+  );
+  const found = validateText(text, 'cluster.yaml')
+    .diagnostics.filter((d) => d.severity === 'error')
+    .map(formatDiagnostic);
+  assert.ok(
+    found.includes(
+      'cluster.yaml:20:25: addons[0].on: etcd on 4 hosts: an even member count tolerates no more failures than one member fewer; use 3 or 5 hosts',
+    ),
+    found.join('\n'),
+  );
+  assert.ok(
+    found.some((l) =>
+      l.startsWith('cluster.yaml:23:53: addons[1].backends[0].servers[1]: nohost is neither'),
+    ),
+    found.join('\n'),
+  );
+  // The lab's spec (tests of the real packages) is clean.
+  assert.deepEqual(
+    validateText(
+      clusterText(`  - preset: etcd\n${HAPROXY}\n  - preset: dnsmasq`),
+      'cluster.yaml',
+    ).diagnostics.map(formatDiagnostic),
+    [],
+  );
 });

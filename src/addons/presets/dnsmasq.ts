@@ -137,7 +137,7 @@ function render(ctx: AddonContext): AddonRender {
     files: [{ path: conf, content: dnsmasqConfig(ctx), mode: 0o644 }],
     unit: unitText({
       name: ctx.addon.name,
-      cluster: ctx.topology.name,
+      cluster: ctx.topology.cluster,
       description: 'dnsmasq DNS server',
       execStartPre: [`/usr/sbin/dnsmasq --test --conf-file=${conf}`],
       // -k: stay in the foreground for systemd; --pid-file with no value: no pid file.

@@ -89,7 +89,7 @@ function render(ctx: AddonContext): AddonRender {
     directories: [{ path: dataDir, owner: 'etcd', mode: 0o700, data: true }],
     unit: unitText({
       name: addon.name,
-      cluster: topology.name,
+      cluster: topology.cluster,
       description: 'etcd key-value store',
       type: 'notify',
       user: addon.user,

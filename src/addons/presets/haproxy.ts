@@ -222,7 +222,7 @@ function render(ctx: AddonContext): AddonRender {
     files: [{ path: HAPROXY_CONFIG, content: haproxyConfig(ctx), mode: 0o644 }],
     unit: unitText({
       name: ctx.addon.name,
-      cluster: ctx.topology.name,
+      cluster: ctx.topology.cluster,
       description: 'HAProxy load balancer',
       type: 'notify',
       // Not /etc/default/haproxy: the package's EXTRAOPTS would change what runs.
