@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { normalizeAddons } from '../src/addons/normalize.js';
-import { hostsOn } from '../src/addons/presets/common.js';
+import { addonHosts } from '../src/addons/values.js';
 import { dnsmasq } from '../src/addons/presets/dnsmasq.js';
 import { etcd } from '../src/addons/presets/etcd.js';
 import { haproxy } from '../src/addons/presets/haproxy.js';
@@ -79,7 +79,7 @@ function only(spec: Spec): { addon: AddonSpec; preset: Preset } {
 function renderOn(spec: Spec, hostName: string): AddonRender {
   const { addon, preset } = only(spec);
   const topology = deriveTopology(spec);
-  const hosts = hostsOn(addon.on, spec, topology);
+  const hosts = addonHosts(spec, topology, addon.on);
   const host = hosts.find((h) => h.name === hostName);
   assert.ok(host !== undefined, `${hostName} runs ${addon.name}`);
   return preset.render({ spec, topology, addon, host, hosts });

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIR = join(ROOT, 'dist', 'test');
-const APART = /^(mesos-real|cli-target|cli-ops|cli-endpoints|cli-local)\.test\.js$/;
+const APART = /^(mesos-real|cli-target|cli-ops|cli-endpoints|cli-local|addons-lab)\.test\.js$/;
 const extra = process.argv.slice(2);
 
 const files = readdirSync(DIR)

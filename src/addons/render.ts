@@ -4,29 +4,15 @@ import { MANAGED } from '../render/text.js';
 import type { Assets, DesiredService, DesiredSoftware } from '../render/types.js';
 import type { Spec } from '../spec/types.js';
 import { PRESETS } from './presets/index.js';
-import type { AddonContext, AddonFile, AddonOn, AddonRender, AddonSpec } from './types.js';
+import type { AddonContext, AddonFile, AddonRender, AddonSpec } from './types.js';
 import { dockerUnit, environmentFile, systemdWord, unitText } from './unit.js';
-import { clusterValues, fillTemplate, publicAgents } from './values.js';
+import { addonHosts, clusterValues, fillTemplate } from './values.js';
 
 export const UNIT_DIR = '/etc/systemd/system';
 export const addonUnitPath = (name: string): string => `${UNIT_DIR}/${name}.service`;
 export const addonEnvPath = (name: string): string => `/etc/default/${name}`;
 
-/** The hosts an add-on runs on, in topology order. */
-export function addonHosts(spec: Spec, topology: Topology, on: AddonOn): TopologyHost[] {
-  switch (on.kind) {
-    case 'masters':
-      return topology.masters;
-    case 'agents':
-      return topology.agents;
-    case 'publicAgents':
-      return publicAgents(spec, topology);
-    case 'group':
-      return topology.agents.filter((h) => h.agentGroup === on.group);
-    case 'hosts':
-      return topology.hosts.filter((h) => on.hosts.includes(h.name));
-  }
-}
+export { addonHosts } from './values.js';
 
 /** The core unit an add-on's unit starts after, by its `after`. */
 const AFTER_UNIT: Readonly<Record<AddonSpec['after'], string>> = {

@@ -1,6 +1,8 @@
 // The semantic rules of `addons:`: names, presets and their options, where they run, what they
 // install, their files and templates, and their ports against the core's and each other's per host.
 import { ensembleEntries } from '../model/hosts.js';
+import { deriveTopology } from '../model/topology.js';
+import type { Topology } from '../model/topology.js';
 import type { Diagnostic, SpecPath } from '../spec/diagnostics.js';
 import { err, rawAt, SAFE, warn } from '../spec/rule-helpers.js';
 import type { Rule } from '../spec/rule-helpers.js';
@@ -8,29 +10,11 @@ import type { Spec } from '../spec/types.js';
 import { didYouMean } from '../util/suggest.js';
 import { GENERIC_FIELDS } from './normalize.js';
 import { PRESETS } from './presets/index.js';
-import type { AddonOn, AddonSpec } from './types.js';
-import { TEMPLATE_VALUES, unknownValues } from './values.js';
+import type { AddonSpec } from './types.js';
+import { addonHosts, TEMPLATE_VALUES, unknownValues } from './values.js';
 import { marathonPort, masterPort } from './values.js';
 
 const CORE_UNITS = ['zookeeper', 'mesos-master', 'marathon', 'mesos-agent', 'mesos-slave', 'mesos'];
-
-/** The host names an add-on runs on, from the spec (names given by `count:` included). */
-export function specHostsOf(spec: Spec, on: AddonOn): string[] {
-  const agentsOf = (pred: (g: Spec['agents'][number]) => boolean): string[] =>
-    spec.agents.filter(pred).flatMap((g) => g.hosts.map((h) => h.name));
-  switch (on.kind) {
-    case 'masters':
-      return spec.masters.hosts.map((h) => h.name);
-    case 'agents':
-      return agentsOf(() => true);
-    case 'publicAgents':
-      return agentsOf((g) => g.public);
-    case 'group':
-      return agentsOf((g) => g.group === on.group);
-    case 'hosts':
-      return on.hosts;
-  }
-}
 
 /** Every port the core listens on, per host: (port/protocol) -> who. */
 function corePorts(spec: Spec): Map<string, Map<string, string>> {
@@ -60,6 +44,7 @@ function corePorts(spec: Spec): Map<string, Map<string, string>> {
 
 function checkOne(
   spec: Spec,
+  topology: Topology,
   raw: Record<string, unknown>,
   a: AddonSpec,
   i: number,
@@ -130,7 +115,7 @@ function checkOne(
           ),
         );
     });
-  } else if (specHostsOf(spec, on).length === 0) {
+  } else if (addonHosts(spec, topology, on).length === 0) {
     out.push(
       err(
         at('on'),
@@ -231,9 +216,11 @@ function checkOne(
 
 export const addonRules: Rule = ({ spec, raw }) => {
   const out: Diagnostic[] = [];
+  if (spec.addons.length === 0) return out;
+  const topology = deriveTopology(spec);
   const seen = new Map<string, number>();
   spec.addons.forEach((a, i) => {
-    checkOne(spec, raw, a, i, out);
+    checkOne(spec, topology, raw, a, i, out);
     const first = seen.get(a.name);
     if (first !== undefined && a.name !== '')
       out.push(
@@ -248,7 +235,7 @@ export const addonRules: Rule = ({ spec, raw }) => {
   // Ports: each host's core ports, then the add-ons in spec order; the later one is reported.
   const used = corePorts(spec);
   spec.addons.forEach((a, i) => {
-    const hosts = specHostsOf(spec, a.on);
+    const hosts = addonHosts(spec, topology, a.on).map((h) => h.name);
     a.ports.forEach((p, j) => {
       const key = `${p.port}/${p.protocol}`;
       const clashes: string[] = [];

@@ -1,6 +1,7 @@
 // The cluster's values an add-on's config can use: `{{ name }}` in a template, and the presets' input.
 import type { Topology, TopologyHost } from '../model/topology.js';
 import type { Spec } from '../spec/types.js';
+import type { AddonOn } from './types.js';
 
 /** The names a template may use, with what each holds (for the README and validate's hint). */
 export const TEMPLATE_VALUES: Readonly<Record<string, string>> = {
@@ -23,6 +24,22 @@ export const marathonPort = (spec: Spec): number => Number(spec.marathon.flags['
 export function publicAgents(spec: Spec, topology: Topology): TopologyHost[] {
   const groups = new Set(spec.agents.filter((g) => g.public).map((g) => g.group));
   return topology.agents.filter((h) => h.agentGroup !== undefined && groups.has(h.agentGroup));
+}
+
+/** The hosts an add-on's `on` names, in topology order (a name that is no host is left out: validate reports it). */
+export function addonHosts(spec: Spec, topology: Topology, on: AddonOn): TopologyHost[] {
+  switch (on.kind) {
+    case 'masters':
+      return topology.masters;
+    case 'agents':
+      return topology.agents;
+    case 'publicAgents':
+      return publicAgents(spec, topology);
+    case 'group':
+      return topology.agents.filter((h) => h.agentGroup === on.group);
+    case 'hosts':
+      return topology.hosts.filter((h) => on.hosts.includes(h.name));
+  }
 }
 
 /** Every value of TEMPLATE_VALUES for one host. */

@@ -1,12 +1,11 @@
 // What the Debian-package presets (etcd, haproxy, dnsmasq) share: reading options as written,
-// port checks, and the hosts an add-on's `on` names. Pure.
+// port checks, addresses and DNS names. Pure.
 import { deriveTopology } from '../../model/topology.js';
-import type { Topology, TopologyHost } from '../../model/topology.js';
+import type { Topology } from '../../model/topology.js';
 import type { Diagnostic, SpecPath } from '../../spec/diagnostics.js';
 import { err } from '../../spec/rule-helpers.js';
 import type { Spec } from '../../spec/types.js';
-import type { AddonOn, AddonPort } from '../types.js';
-import { publicAgents } from '../values.js';
+import type { AddonPort } from '../types.js';
 
 export const isPort = (v: unknown): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535;
@@ -46,22 +45,6 @@ export function isDnsName(s: string): boolean {
   return (
     s.length <= 253 && s.split('.').every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l))
   );
-}
-
-/** The hosts `on` names, in topology order (a name that is no host is left out: validate reports it). */
-export function hostsOn(on: AddonOn, spec: Spec, topology: Topology): TopologyHost[] {
-  switch (on.kind) {
-    case 'masters':
-      return topology.masters;
-    case 'publicAgents':
-      return publicAgents(spec, topology);
-    case 'agents':
-      return topology.agents;
-    case 'group':
-      return topology.agents.filter((h) => h.agentGroup === on.group);
-    case 'hosts':
-      return topology.hosts.filter((h) => on.hosts.includes(h.name));
-  }
 }
 
 /** The topology a check() needs: names only, so addresses may be unknown. */

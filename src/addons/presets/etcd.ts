@@ -11,7 +11,8 @@ import { err } from '../../spec/rule-helpers.js';
 import type { Spec } from '../../spec/types.js';
 import type { AddonContext, AddonRender, AddonSpec, Preset, PresetDefaults } from '../types.js';
 import { environmentFile, unitText } from '../unit.js';
-import { checkPort, checkTopology, hostsOn, portOption, tcp } from './common.js';
+import { addonHosts } from '../values.js';
+import { checkPort, checkTopology, portOption, tcp } from './common.js';
 
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
@@ -46,7 +47,7 @@ function check(addon: AddonSpec, spec: Spec): Diagnostic[] {
   const p = ports(addon.options);
   if (p.client === p.peer)
     out.push(err(['peerPort'], `the peer port is the client port (${p.client})`, 'use 2379 and 2380'));
-  const members = hostsOn(addon.on, spec, checkTopology(spec)).length;
+  const members = addonHosts(spec, checkTopology(spec), addon.on).length;
   if (members > 0 && members % 2 === 0)
     out.push(
       err(

@@ -1,7 +1,8 @@
 // The add-ons' part of the aws cloud: their `public: true` ports opened to the world on the security
 // groups of the hosts they run on, and their `balancer: true` ports as listeners of the admin balancer.
 // Pure, and free of the AWS SDK (rules.ts uses it at validation time).
-import type { AddonOn, AddonPort, AddonSpec } from '../../addons/types.js';
+import type { AddonPort, AddonSpec } from '../../addons/types.js';
+import { addonHosts } from '../../addons/values.js';
 import type { Topology, TopologyHost } from '../../model/topology.js';
 import type { Spec } from '../../spec/types.js';
 
@@ -10,23 +11,6 @@ export const WORLD = '0.0.0.0/0';
 
 /** The security group of a host's role: masters and dedicated ZooKeeper hosts share `master`. */
 export type HostGroupRole = 'master' | 'agent' | 'public-agent';
-
-/** The hosts an add-on runs on (unknown groups and names are validate's to report). */
-export function addonHosts(on: AddonOn, spec: Spec, topology: Topology): TopologyHost[] {
-  const publicGroups = new Set(spec.agents.filter((g) => g.public).map((g) => g.group));
-  switch (on.kind) {
-    case 'masters':
-      return topology.masters;
-    case 'publicAgents':
-      return topology.agents.filter((h) => h.agentGroup !== undefined && publicGroups.has(h.agentGroup));
-    case 'agents':
-      return topology.agents;
-    case 'group':
-      return topology.agents.filter((h) => h.agentGroup === on.group);
-    case 'hosts':
-      return topology.hosts.filter((h) => on.hosts.includes(h.name));
-  }
-}
 
 export function hostGroupRole(spec: Spec, h: TopologyHost): HostGroupRole {
   if (h.roles.includes('master') || !h.roles.includes('agent')) return 'master';
@@ -46,7 +30,7 @@ export interface PublicPort {
 export function publicAddonPorts(spec: Spec, topology: Topology): Map<HostGroupRole, PublicPort[]> {
   const out = new Map<HostGroupRole, PublicPort[]>();
   for (const a of spec.addons) {
-    const roles = new Set(addonHosts(a.on, spec, topology).map((h) => hostGroupRole(spec, h)));
+    const roles = new Set(addonHosts(spec, topology, a.on).map((h) => hostGroupRole(spec, h)));
     for (const role of roles) {
       const list = out.get(role) ?? [];
       for (const p of a.ports)
@@ -90,7 +74,7 @@ export function balancerProblem(
       message: `port ${p.port}/${p.protocol}: the admin balancer (a classic ELB) forwards TCP only`,
       fix: 'drop balancer: for this port; public: true alone opens it on the hosts',
     };
-  const others = addonHosts(a.on, spec, topology).filter((h) => !h.roles.includes('master'));
+  const others = addonHosts(spec, topology, a.on).filter((h) => !h.roles.includes('master'));
   if (others.length > 0)
     return {
       message: `port ${p.port}: the admin balancer forwards to the masters only, and ${a.name} also runs on ${others
