@@ -23,7 +23,7 @@ const SUBNET = freeSubnet([239, 243, 253]);
 const env = { ...process.env, MESO_LOCAL_DIR: join(dir, 'hosts') };
 const MASTERS = ['master-1', 'master-2', 'master-3'];
 
-const spec = (o: { heartbeat: number; servers: string }): string =>
+const spec = (o: { heartbeat: number; servers: string; dnsmasq?: false }): string =>
   [
     'apiVersion: meso/v1',
     'kind: Cluster',
@@ -40,7 +40,14 @@ const spec = (o: { heartbeat: number; servers: string }): string =>
     '    backends:',
     '      - { name: web, port: 8000, servers: ["w-1:8001"] }',
     `      - { name: raw, port: 9001, mode: tcp, servers: [${o.servers}], check: false }`,
-    '  - preset: dnsmasq',
+    ...(o.dnsmasq === false ? [] : ['  - preset: dnsmasq']),
+    // One of our own: a page from a template with the cluster's values, served by python3.
+    '  - name: hello',
+    '    on: w',
+    '    command: /usr/bin/python3 -m http.server 8090 --directory /etc/hello',
+    '    config: { /etc/hello/index.html: { template: "zk={{ zk_url }} on {{ host.name }}" } }',
+    '    ports: [8090]',
+    '    health: { http: /, port: 8090 }',
     '',
   ].join('\n');
 
@@ -100,7 +107,7 @@ void describe(
         const status = JSON.parse(st.stdout) as {
           addons: Record<string, { ok: boolean; hosts: Record<string, unknown> }>;
         };
-        assert.deepEqual(Object.keys(status.addons).sort(), ['dnsmasq', 'etcd', 'haproxy']);
+        assert.deepEqual(Object.keys(status.addons).sort(), ['dnsmasq', 'etcd', 'haproxy', 'hello']);
         for (const [n, a] of Object.entries(status.addons)) assert.ok(a.ok, `${n}: ${JSON.stringify(a)}`);
         assert.deepEqual(Object.keys(status.addons['etcd']!.hosts), MASTERS);
         const ep = JSON.parse(meso(['endpoints', file, '--json']).stdout) as {
@@ -194,6 +201,45 @@ void describe(
           r.setServers([address(m)]);
           assert.deepEqual(await r.resolve4(`anything-${name}.marathon`), [address('pub-1')], m);
         }
+
+        // Our own add-on: its templated page, its journal, and status when it is down.
+        const zk = MASTERS.map((m) => `${address(m)}:2181`).join(',');
+        assert.equal(
+          await on('master-1', `curl -fsS http://${address('w-1')}:8090/`),
+          `zk=zk://${zk}/mesos on w-1`,
+        );
+        const logs = meso(['logs', file, 'w-1', 'hello', '--lines', '20']);
+        assert.equal(logs.code, 0, logs.stderr);
+        assert.match(logs.stdout, /Started hello\.service/);
+        await on('w-1', 'systemctl stop hello');
+        const sick = JSON.parse(meso(['status', file, '--json']).stdout) as {
+          healthy: boolean;
+          addons: Record<string, { ok: boolean; hosts: Record<string, { ok: boolean; detail: string }> }>;
+        };
+        assert.equal(sick.healthy, false);
+        assert.deepEqual(sick.addons['hello']?.hosts['w-1'], {
+          ok: false,
+          detail: 'hello.service is inactive',
+        });
+        assert.equal(sick.addons['etcd']?.ok, true);
+
+        // Without dnsmasq: its files go, its unit stops and is disabled; hello is started again.
+        writeFileSync(file, spec({ heartbeat: 150, servers: '"w-1:9002", "master-1:9002"', dnsmasq: false }));
+        const gone = meso(['apply', file, '--auto-approve']);
+        assert.equal(gone.code, 0, gone.stderr);
+        for (const m of MASTERS) {
+          const left = await on(
+            m,
+            'ls /etc/systemd/system/dnsmasq.service /etc/meso-addons/dnsmasq 2>/dev/null; systemctl is-active dnsmasq; systemctl is-enabled dnsmasq; true',
+          );
+          assert.equal(left.trim().split('\n').join(' '), 'inactive disabled', m);
+        }
+        const well = JSON.parse(meso(['status', file, '--json']).stdout) as {
+          healthy: boolean;
+          addons: Record<string, unknown>;
+        };
+        assert.equal(well.healthy, true);
+        assert.deepEqual(Object.keys(well.addons).sort(), ['etcd', 'haproxy', 'hello']);
 
         // Nothing left to do.
         const settled = meso(['plan', file, '--detailed-exitcode']);

@@ -224,6 +224,70 @@ void test('a quorum add-on: a new cluster starts together; a running one restart
   );
 });
 
+void test('a quorum add-on refuses new members for a running cluster, and starts an unsettled one together', () => {
+  const quorum = (d: DesiredState): DesiredState => {
+    for (const h of d.hosts)
+      for (const s of h.services)
+        if (s.name === 'kv')
+          s.addon = { ...s.addon!, quorum: { leader: { port: 1, path: '/', pattern: 'x' } } };
+    return d;
+  };
+  const kv = (hosts: string): string =>
+    cluster(
+      '  - name: kv',
+      `    on: [${hosts}]`,
+      '    command: /usr/bin/kv',
+      '    config: { /etc/kv.conf: "a" }',
+    );
+  const two = world(quorum(desire(kv('m1, m2, m3'))));
+  // m3 never had it: drop its unit and files from the world, as if kv ran on m1 and m2 only.
+  const m3 = two.get('m3')!;
+  const without = new Map(two);
+  without.set('m3', {
+    ...m3,
+    files: new Map([...m3.files].filter(([p]) => !p.includes('kv'))),
+    activeServices: new Set([...m3.activeServices].filter((s) => s !== 'kv')),
+  });
+  const grow = buildPlan(quorum(desire(kv('m1, m2, m3'))), without, false);
+  assert.ok(grow.changes.some((c) => c.kind === 'service' && c.host === 'm3' && c.fresh === true));
+  assert.throws(
+    () => schedule(grow, liveOf(without)),
+    (e: unknown) =>
+      isMesoError(e) &&
+      e.code === 'PlanUnsafe' &&
+      /m3 would join the running kv cluster of m1, m2/.test(e.message),
+  );
+  // Config written by an apply that stopped before restarting (pending): nothing is established yet.
+  const pending = new Map(
+    [...two].map(([h, o]) => [
+      h,
+      {
+        ...o,
+        files: new Map([...o.files].filter(([p]) => p !== '/etc/kv.conf')),
+        pending: new Map([['kv', { reset: false }]]),
+      },
+    ]),
+  );
+  const again = buildPlan(quorum(desire(kv('m1, m2, m3'))), pending, false);
+  assert.deepEqual(
+    schedule(again, liveOf(pending))
+      .filter((w) => w.service === 'kv')
+      .map((w) => [w.hosts.join(), w.why]),
+    [['m1,m2,m3', 'a new cluster starts together']],
+  );
+});
+
+void test('a Debian preset keeps its name: its package starts a unit of that name by itself', () => {
+  const v = validate(base({}, 'addons:', '  - { preset: dnsmasq, name: dns2, addresses: [10.0.0.9] }'));
+  expectDiagnostic(v, {
+    severity: 'error',
+    line: 13,
+    col: 30,
+    message: 'preset dnsmasq runs as dnsmasq.service',
+    fix: 'leave name out',
+  });
+});
+
 void test('removing an add-on deletes its files and stops and disables its unit', () => {
   const before = desire(cluster(...HELLO));
   const after = desire(cluster('  - { name: other, on: masters, command: /bin/true }'));

@@ -95,7 +95,7 @@ export function addonRestart(
   software: readonly PackageChange[],
   running: boolean,
   pending: boolean,
-): { reload?: true; fresh?: true } {
+): { reload?: true; fresh?: true; unsettled?: true } {
   const unit = addonUnitPath(svc.name);
   const fresh =
     svc.addon?.quorum !== undefined && files.some((c) => c.path === unit && c.action === 'create');
@@ -110,5 +110,10 @@ export function addonRestart(
     !files.some((c) => c.path === unit) &&
     !software.some((c) => ownSoftware.has(c.address)) &&
     files.some((c) => feeding.has(c.path));
-  return { ...(reload ? { reload: true as const } : {}), ...(fresh ? { fresh: true as const } : {}) };
+  const unsettled = svc.addon?.quorum !== undefined && pending;
+  return {
+    ...(reload ? { reload: true as const } : {}),
+    ...(fresh ? { fresh: true as const } : {}),
+    ...(unsettled ? { unsettled: true as const } : {}),
+  };
 }

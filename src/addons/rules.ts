@@ -65,6 +65,14 @@ function checkOne(
   }
   if (a.preset === undefined && entry['name'] === undefined)
     out.push(err(at(), 'an add-on needs a name (or a preset)', 'add name: <service name>'));
+  if (preset?.packageUnit !== undefined && a.name !== preset.name && entry['name'] !== undefined)
+    out.push(
+      err(
+        at('name'),
+        `preset ${preset.name} runs as ${preset.packageUnit}, the unit its package starts by itself; as ${a.name}.service both would run`,
+        `leave name out (it is ${preset.name})`,
+      ),
+    );
   if (CORE_UNITS.includes(a.name))
     out.push(err(at('name'), `'${a.name}' is one of meso's own services`, 'give the add-on another name'));
   // Keys that are neither generic fields nor the preset's options.

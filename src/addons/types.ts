@@ -120,6 +120,11 @@ export interface Preset {
   name: string;
   /** One line for `meso validate`'s did-you-mean and the README. */
   summary: string;
+  /**
+   * The unit its package enables and starts by itself (Debian's `etcd.service`): meso's unit of the
+   * same name replaces it, so the add-on must keep the preset's name or both would run.
+   */
+  packageUnit?: string;
   /** Option keys the preset reads besides the generic add-on fields. */
   options: readonly string[];
   /** Defaults, given the preset's options as written (after the generic fields are taken out). */

@@ -268,8 +268,12 @@ function addonWaves(phase: Phase, changes: readonly ServiceChange[], live: LiveS
   const waves: Wave[] = [];
   if (phase.addon?.quorum !== undefined) {
     // A member meso never configured, or one that is down, is no member of a cluster to keep yet.
-    const joining = changes.filter((c) => c.fresh === true || c.action === 'create').map((c) => c.host);
-    if (joining.length === changes.length && changes.length === phase.hosts.length) {
+    // Established members: running as meso configured them (no new unit, no restart left over).
+    const settling = new Set(
+      changes.filter((c) => c.fresh === true || c.unsettled === true).map((c) => c.host),
+    );
+    const established = phase.hosts.filter((h) => !settling.has(h) && isRunning(live, h, service));
+    if (established.length === 0) {
       return [
         {
           ...base,
@@ -278,6 +282,18 @@ function addonWaves(phase: Phase, changes: readonly ServiceChange[], live: LiveS
           why: 'a new cluster starts together',
         },
       ];
+    }
+    const joining = changes.filter((c) => c.fresh === true).map((c) => c.host);
+    if (joining.length > 0) {
+      // A new member of a running cluster must be added to it first (its initial member list
+      // would make it a cluster of its own): meso does not change a quorum add-on's membership.
+      throw new MesoError(
+        'PlanUnsafe',
+        `${joining.join(', ')} would join the running ${service} cluster of ${established.join(', ')} as new members, which meso does not do`,
+        {
+          hint: `add them to the running cluster first (for etcd: etcdctl member add <name> --peer-urls=...), then apply; or run ${service} on the hosts it runs on now`,
+        },
+      );
     }
     const quorum = Math.floor(phase.hosts.length / 2) + 1;
     checkQuorum(service, phase.hosts, [...restarts, ...reloads], starts, quorum, live, service);

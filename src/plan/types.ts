@@ -48,6 +48,8 @@ export interface ServiceChange extends ChangeBase {
   reload?: true;
   /** A quorum add-on meso never configured on this host (its unit is new): part of a new cluster. */
   fresh?: true;
+  /** A quorum add-on whose config an earlier apply wrote and never restarted it for. */
+  unsettled?: true;
   /**
    * An agent whose resources or attributes change cannot recover its checkpointed state: it is
    * stopped, its `<workDir>/meta/slaves/latest` removed, started, and waited for to re-register.

@@ -148,6 +148,7 @@ function render(ctx: AddonContext): AddonRender {
 
 export const dnsmasq: Preset = {
   name: 'dnsmasq',
+  packageUnit: 'dnsmasq.service',
   summary: "dnsmasq (Debian's) answering *.marathon with the public agents' addresses",
   options: ['domain', 'port', 'servers', 'addresses'],
   defaults,

@@ -104,6 +104,7 @@ function render(ctx: AddonContext): AddonRender {
 
 export const etcd: Preset = {
   name: 'etcd',
+  packageUnit: 'etcd.service',
   summary: "etcd (Debian's etcd-server 3.4) on the masters, its members listed like ZooKeeper's",
   options: ['clientPort', 'peerPort'],
   defaults,

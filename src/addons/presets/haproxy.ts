@@ -242,6 +242,7 @@ function render(ctx: AddonContext): AddonRender {
 
 export const haproxy: Preset = {
   name: 'haproxy',
+  packageUnit: 'haproxy.service',
   summary: "HAProxy (Debian's haproxy 2.6) on the public agents, one listener per entry of backends:",
   options: ['backends', 'stats'],
   defaults,
