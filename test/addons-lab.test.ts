@@ -230,7 +230,7 @@ void describe(
         for (const m of MASTERS) {
           const left = await on(
             m,
-            'ls /etc/systemd/system/dnsmasq.service /etc/meso-addons/dnsmasq 2>/dev/null; systemctl is-active dnsmasq; systemctl is-enabled dnsmasq; true',
+            'ls /etc/systemd/system/dnsmasq.service /etc/meso-addons/dnsmasq/dnsmasq.conf 2>/dev/null; systemctl is-active dnsmasq; systemctl is-enabled dnsmasq; true',
           );
           assert.equal(left.trim().split('\n').join(' '), 'inactive disabled', m);
         }

@@ -1,21 +1,15 @@
 // What the image/archive presets (traefik, marathon-lb, metronome) share: reading their options,
-// the Marathon check, and the env file their units read. Pure.
+// the Marathon check, and the env file their units read (port helpers are common.ts'). Pure.
 import type { Diagnostic } from '../../spec/diagnostics.js';
 import { err } from '../../spec/rule-helpers.js';
 import type { Spec } from '../../spec/types.js';
 import { environmentFile } from '../unit.js';
 import type { AddonFile, AddonInstall, AddonSpec } from '../types.js';
+import { isPort } from './common.js';
 
 type Options = Readonly<Record<string, unknown>>;
 
-const isPort = (v: unknown): v is number =>
-  Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
-
-/** A port option as written, or its default when absent or not a port (check() reports that). */
-export const portOption = (o: Options, key: string, fallback: number): number => {
-  const v = o[key];
-  return isPort(v) ? v : fallback;
-};
+export { portOption } from './common.js';
 
 export const stringOption = (o: Options, key: string, fallback: string): string => {
   const v = o[key];
