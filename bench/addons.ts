@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { breakdown, labSsh, median, meso, must, s, sshFloor } from './lab.js';
+import { breakdown, interleaved, labSsh, meso, must, s, sshAll } from './lab.js';
 import type { LabHost, Run } from './lab.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
@@ -76,18 +76,16 @@ interface Row {
   work: string;
   meso: number;
   floor: number;
-  runs: number;
-  floorRuns: number;
 }
 
 function table(rows: Row[]): string {
-  const head = ['work', 'meso (median)', 'floor (median)', 'ratio', 'runs (meso/floor)'];
+  const head = ['work', 'meso (median)', 'floor (median)', 'ratio', 'runs'];
   const cells = rows.map((r) => [
     r.work,
     s(r.meso),
     s(r.floor),
     `${(r.meso / r.floor).toFixed(2)}x`,
-    `${r.runs}/${r.floorRuns}`,
+    `${RUNS} + ${RUNS} interleaved`,
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]): string => `| ${c.map((x, i) => x.padEnd(w[i]!)).join(' | ')} |`;
@@ -126,73 +124,55 @@ async function main(): Promise<void> {
     const { hosts, ssh } = labSsh(dir, state);
     const host = (n: string): LabHost => hosts.find((h) => h.name === n)!;
 
+    // Each meso figure and its floor are run in turn (interleaved), so they see the same load.
     // 1. No-op plan and apply against hosts that match; plan of the same spec without add-ons.
-    const noop = await median(RUNS, async () =>
-      must(await meso(['apply', file, '--auto-approve'], env), 'apply'),
-    );
-    if (!/no changes/.test(noop.stderr))
-      throw new Error(`the no-op apply changed something:\n${noop.stderr}`);
-    const plan = await median(RUNS, async () =>
-      must(await meso(['plan', file, '--detailed-exitcode'], env), 'plan'),
-    );
     writeFileSync(bare, spec(state, { addons: false, heartbeat: 100 }));
-    const planBare = await median(RUNS, async () =>
-      must(await meso(['plan', bare], env), 'plan without add-ons'),
-    );
-    must(await meso(['plan', file, '--detailed-exitcode'], env), 'plan after the plan without add-ons');
-    const floor = await sshFloor(dir, state, RUNS);
-    rows.push(
-      { work: 'no-op apply, with add-ons', meso: noop.ms, floor, runs: RUNS, floorRuns: RUNS },
-      { work: 'no-op plan, with add-ons', meso: plan.ms, floor, runs: RUNS, floorRuns: RUNS },
-      {
-        work: 'plan, same hosts, spec without add-ons',
-        meso: planBare.ms,
-        floor,
-        runs: RUNS,
-        floorRuns: RUNS,
+    const [noop, plan, planBare, floor] = await interleaved(RUNS, [
+      async () => {
+        const r = must(await meso(['apply', file, '--auto-approve'], env), 'apply');
+        if (!/no changes/.test(r.stderr)) throw new Error(`the no-op apply changed something:\n${r.stderr}`);
+        return r;
       },
+      async () => must(await meso(['plan', file, '--detailed-exitcode'], env), 'plan'),
+      async () => must(await meso(['plan', bare], env), 'plan without add-ons'),
+      sshAll(dir, state),
+    ]);
+    must(await meso(['plan', file, '--detailed-exitcode'], env), 'plan after the plan without add-ons');
+    rows.push(
+      { work: 'no-op apply, with add-ons', meso: noop!.ms, floor: floor!.ms },
+      { work: 'no-op plan, with add-ons', meso: plan!.ms, floor: floor!.ms },
+      { work: 'plan, same hosts, spec without add-ons', meso: planBare!.ms, floor: floor!.ms },
     );
     console.log(
-      `no-op apply: ${breakdown(noop.phases, noop.ms)}; peak RSS ${Math.round(noop.rssKb / 1024)} MB`,
+      `no-op apply: ${breakdown(noop!.phases, noop!.ms)}; peak RSS ${Math.round(noop!.rssKb / 1024)} MB`,
     );
-    console.log(`no-op plan: ${breakdown(plan.phases, plan.ms)}`);
-    console.log(`plan without add-ons: ${breakdown(planBare.phases, planBare.ms)}`);
+    console.log(`no-op plan: ${breakdown(plan!.phases, plan!.ms)}`);
+    console.log(`plan without add-ons: ${breakdown(planBare!.phases, planBare!.ms)}`);
 
     // 2. A HAProxy reload: the web backend's balance alternates, one config change per apply.
     const balances = ['leastconn', 'roundrobin'] as const;
-    const reload = await median(RUNS, async (i) => {
-      write({ ...knobs, balance: balances[i % 2]! });
-      const r = must(await meso(['apply', file, '--auto-approve'], env), 'apply (HAProxy reload)');
-      const out = r.stdout + r.stderr;
-      if (!/reload haproxy on pub-1/.test(out) || /restart (etcd|haproxy)/.test(out))
-        throw new Error(`not one HAProxy reload:\n${out}`);
-      return r;
-    });
     const pub = host('pub-1');
-    const reloadFloor = await median(RUNS, async () => {
-      const t0 = performance.now();
-      const r = must(await ssh(pub, 'systemctl reload haproxy'), 'ssh systemctl reload haproxy');
-      await tcpOpen(pub.address, 8000);
-      return { ...r, ms: performance.now() - t0 };
-    });
-    rows.push({
-      work: 'HAProxy reload (pub-1)',
-      meso: reload.ms,
-      floor: reloadFloor.ms,
-      runs: RUNS,
-      floorRuns: RUNS,
-    });
-    console.log(`HAProxy reload apply: ${breakdown(reload.phases, reload.ms)}`);
+    const [reload, reloadFloor] = await interleaved(RUNS, [
+      async (i) => {
+        write({ ...knobs, balance: balances[i % 2]! });
+        const r = must(await meso(['apply', file, '--auto-approve'], env), 'apply (HAProxy reload)');
+        const out = r.stdout + r.stderr;
+        if (!/reload haproxy on pub-1/.test(out) || /restart (etcd|haproxy)/.test(out))
+          throw new Error(`not one HAProxy reload:\n${out}`);
+        return r;
+      },
+      async () => {
+        const t0 = performance.now();
+        const r = must(await ssh(pub, 'systemctl reload haproxy'), 'ssh systemctl reload haproxy');
+        await tcpOpen(pub.address, 8000);
+        return { ...r, ms: performance.now() - t0 };
+      },
+    ]);
+    rows.push({ work: 'HAProxy reload (pub-1)', meso: reload!.ms, floor: reloadFloor!.ms });
+    console.log(`HAProxy reload apply: ${breakdown(reload!.phases, reload!.ms)}`);
 
     // 3. An etcd rolling restart: ETCD_HEARTBEAT_INTERVAL alternates 150 / 100.
     const beats = [150, 100] as const;
-    const restart = await median(RUNS, async (i) => {
-      write({ ...knobs, heartbeat: beats[i % 2]! });
-      const r = must(await meso(['apply', file, '--auto-approve'], env), 'apply (etcd rolling restart)');
-      const n = [...(r.stdout + r.stderr).matchAll(/restart etcd on master-\d \(/g)].length;
-      if (n !== 3) throw new Error(`not a rolling restart of 3 members:\n${r.stdout + r.stderr}`);
-      return r;
-    });
     // The floor in meso's order: followers first, the leader last (asked before, not timed).
     const leaderOf = async (): Promise<string> => {
       for (const m of MASTERS) {
@@ -202,23 +182,26 @@ async function main(): Promise<void> {
       }
       throw new Error('no etcd leader');
     };
-    const restartFloor = await median(RUNS, async () => {
-      const leader = await leaderOf();
-      const order = [...MASTERS.filter((m) => m !== leader), leader];
-      const t0 = performance.now();
-      let last: Run | undefined;
-      for (const m of order)
-        last = must(await ssh(host(m), etcdRestart(host(m).address)), `etcd restart on ${m}`);
-      return { ...last!, ms: performance.now() - t0 };
-    });
-    rows.push({
-      work: 'etcd rolling restart (3 members)',
-      meso: restart.ms,
-      floor: restartFloor.ms,
-      runs: RUNS,
-      floorRuns: RUNS,
-    });
-    console.log(`etcd rolling restart apply: ${breakdown(restart.phases, restart.ms)}`);
+    const [restart, restartFloor] = await interleaved(RUNS, [
+      async (i) => {
+        write({ ...knobs, heartbeat: beats[i % 2]! });
+        const r = must(await meso(['apply', file, '--auto-approve'], env), 'apply (etcd rolling restart)');
+        const n = [...(r.stdout + r.stderr).matchAll(/restart etcd on master-\d \(/g)].length;
+        if (n !== 3) throw new Error(`not a rolling restart of 3 members:\n${r.stdout + r.stderr}`);
+        return r;
+      },
+      async () => {
+        const leader = await leaderOf();
+        const order = [...MASTERS.filter((m) => m !== leader), leader];
+        const t0 = performance.now();
+        let last: Run | undefined;
+        for (const m of order)
+          last = must(await ssh(host(m), etcdRestart(host(m).address)), `etcd restart on ${m}`);
+        return { ...last!, ms: performance.now() - t0 };
+      },
+    ]);
+    rows.push({ work: 'etcd rolling restart (3 members)', meso: restart!.ms, floor: restartFloor!.ms });
+    console.log(`etcd rolling restart apply: ${breakdown(restart!.phases, restart!.ms)}`);
 
     // Where an apply's time goes, step by step: one more run of each, with --json (not in the medians).
     write({ ...knobs, balance: knobs.balance === 'leastconn' ? 'roundrobin' : 'leastconn' });
@@ -235,6 +218,7 @@ async function main(): Promise<void> {
     console.log('');
     console.log(table(rows));
     console.log('');
+    console.log(`runs: ${RUNS} of meso and ${RUNS} of its floor, in turn; the median of each`);
     console.log("floors (OpenSSH, the hosts' keys pinned; medians):");
     console.log('  no-op rows: one SSH login + `true` on all 5 hosts in parallel');
     console.log(

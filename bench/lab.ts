@@ -59,6 +59,16 @@ export async function median(times: number, f: (i: number) => Promise<Run>): Pro
   return runs.sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)]!;
 }
 
+/**
+ * The median run of each of `fs`, run in turn `times` times (f0, f1, ..., f0, f1, ...): on a busy
+ * machine each figure and its floor see the same load.
+ */
+export async function interleaved(times: number, fs: ((i: number) => Promise<Run>)[]): Promise<Run[]> {
+  const runs: Run[][] = fs.map(() => []);
+  for (let i = 0; i < times; i++) for (const [k, f] of fs.entries()) runs[k]!.push(await f(i));
+  return runs.map((r) => r.sort((a, b) => a.ms - b.ms)[Math.floor(r.length / 2)]!);
+}
+
 export const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 export function must(r: Run, what: string): Run {
@@ -127,14 +137,18 @@ export function labSsh(
   return { hosts, ssh };
 }
 
-/** Median of `runs`: one SSH login + `true` on every host at once, with OpenSSH. */
-export async function sshFloor(dir: string, state: string, runs: number): Promise<number> {
+/** One SSH login + `true` on every host at once, with OpenSSH. */
+export function sshAll(dir: string, state: string): () => Promise<Run> {
   const { hosts, ssh } = labSsh(dir, state);
-  const once = async (): Promise<Run> => {
+  return async () => {
     const t0 = performance.now();
     const all = await Promise.all(hosts.map((h) => ssh(h, 'true')));
     for (const r of all) must(r, 'ssh');
     return { ...all[0]!, ms: performance.now() - t0 };
   };
-  return (await median(runs, once)).ms;
+}
+
+/** Median of `runs`: one SSH login + `true` on every host at once, with OpenSSH. */
+export async function sshFloor(dir: string, state: string, runs: number): Promise<number> {
+  return (await median(runs, sshAll(dir, state))).ms;
 }
