@@ -388,8 +388,21 @@ void test('endpoints list each add-on on each host, at its http health port or i
       health: a.health,
     })),
   });
+  // A cluster without add-ons keeps the shape it had: no addons key at all.
+  const plain = assembleEndpoints({
+    topology: t,
+    scheme: 'http',
+    masterPort: 5050,
+    agentPorts: new Map(),
+    marathonPort: undefined,
+    looks: new Map(),
+    listed: undefined,
+    balancers: undefined,
+    addons: [],
+  });
+  assert.equal('addons' in plain, false);
   assert.deepEqual(
-    e.addons.map((a) => `${a.name} ${a.host} ${a.url}`),
+    (e.addons ?? []).map((a) => `${a.name} ${a.host} ${a.url}`),
     [
       'hello p1 http://10.0.2.1:8000',
       'dns m1 udp://10.0.0.1:53',

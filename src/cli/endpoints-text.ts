@@ -45,7 +45,7 @@ export function endpointsText(e: Endpoints): string {
           ]),
         ),
   ]);
-  if (e.addons.length > 0)
+  if (e.addons !== undefined && e.addons.length > 0)
     out.push([
       'addons',
       columns(e.addons.map((a) => [a.name, a.host, a.url ?? a.address ?? '(address unknown)'])),

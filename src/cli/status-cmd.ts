@@ -41,7 +41,7 @@ function statusText(s: ClusterStatus): string {
             .join(', ')})`,
     );
   }
-  for (const [name, a] of Object.entries(s.addons)) {
+  for (const [name, a] of Object.entries(s.addons ?? {})) {
     lines.push(`Add-on ${name}: ${a.ok ? 'healthy' : 'NOT healthy'}`);
     for (const [h, x] of Object.entries(a.hosts))
       lines.push(`  ${h}: ${x.ok ? 'ok' : 'NOT ok'} (${x.detail})`);

@@ -41,7 +41,7 @@ export interface Endpoints {
    * Each add-on on each of its hosts, in spec then topology order: its ports, and a URL (http at
    * its http health check's port, else `tcp://` or `udp://` at its first port; null without ports).
    */
-  addons: { name: string; host: string; address: string | null; ports: string[]; url: string | null }[];
+  addons?: { name: string; host: string; address: string | null; ports: string[]; url: string | null }[];
 }
 
 /**
@@ -155,26 +155,31 @@ export function assembleEndpoints(i: EndpointsInput): Endpoints {
         registered: listed !== undefined && !inactive.has(a.name),
       };
     }),
-    addons: (i.addons ?? []).flatMap((a) =>
-      a.hosts.map((h) => {
-        const address = addressOf(h);
-        const first = a.ports[0];
-        const url =
-          address === null
-            ? null
-            : a.health?.kind === 'http'
-              ? urlOf('http', address, a.health.port)
-              : first === undefined
-                ? null
-                : urlOf(first.protocol, address, first.port);
-        return {
-          name: a.name,
-          host: h.name,
-          address,
-          ports: a.ports.map((p) => `${p.port}/${p.protocol}`),
-          url,
-        };
-      }),
-    ),
+    // Present only when the spec has add-ons: the shape without them stays as it was.
+    ...(i.addons === undefined || i.addons.length === 0
+      ? {}
+      : {
+          addons: (i.addons ?? []).flatMap((a) =>
+            a.hosts.map((h) => {
+              const address = addressOf(h);
+              const first = a.ports[0];
+              const url =
+                address === null
+                  ? null
+                  : a.health?.kind === 'http'
+                    ? urlOf('http', address, a.health.port)
+                    : first === undefined
+                      ? null
+                      : urlOf(first.protocol, address, first.port);
+              return {
+                name: a.name,
+                host: h.name,
+                address,
+                ports: a.ports.map((p) => `${p.port}/${p.protocol}`),
+                url,
+              };
+            }),
+          ),
+        }),
   };
 }

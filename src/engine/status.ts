@@ -34,8 +34,8 @@ export interface ClusterStatus {
   };
   marathon: { ok: boolean; enabled: boolean; installed: string[]; ping: Record<string, boolean> };
   units: Record<string, Record<string, string>>;
-  /** Each add-on's health per host: its unit active and its health check passing. */
-  addons: Record<string, { ok: boolean; hosts: Record<string, { ok: boolean; detail: string }> }>;
+  /** Each add-on's health per host: its unit active and its health check passing (only with add-ons). */
+  addons?: Record<string, { ok: boolean; hosts: Record<string, { ok: boolean; detail: string }> }>;
   /** Agents that did not answer (within their maxUnreachable), by name, with the reason. */
   unreachable: Record<string, string>;
 }
@@ -136,7 +136,8 @@ export async function clusterStatus(
         ping: Object.fromEntries(marathonHosts.map((m) => [m.name, pings.get(m.name) === true])),
       },
       units,
-      addons,
+      // Present only when the spec has add-ons: the shape of a cluster without them stays as it was.
+      ...(spec.addons.length === 0 ? {} : { addons }),
       unreachable: Object.fromEntries((seen.plan.unreachable ?? []).map((u) => [u.host, u.reason])),
     };
   } finally {
@@ -149,8 +150,8 @@ async function addonsStatus(
   p: Session,
   g: GateOptions,
   skip: ReadonlySet<string>,
-): Promise<ClusterStatus['addons']> {
-  const out: ClusterStatus['addons'] = {};
+): Promise<NonNullable<ClusterStatus['addons']>> {
+  const out: NonNullable<ClusterStatus['addons']> = {};
   const checks: Promise<void>[] = [];
   for (const h of p.desired.hosts) {
     if (skip.has(h.host.name)) continue;
