@@ -6,7 +6,7 @@ import { assembleEndpoints } from '../src/engine/assemble-endpoints.js';
 import { addonHosts } from '../src/addons/render.js';
 import { systemdWord } from '../src/addons/unit.js';
 import { deriveTopology } from '../src/model/topology.js';
-import { buildPlan, fingerprint } from '../src/plan/plan.js';
+import { buildPlan } from '../src/plan/plan.js';
 import type { ObservedHost } from '../src/plan/plan.js';
 import type { ServiceChange } from '../src/plan/types.js';
 import { renderDesiredState } from '../src/render/render.js';
@@ -14,6 +14,7 @@ import type { DesiredState } from '../src/render/types.js';
 import { loadTemplates } from '../src/templates.js';
 import { isMesoError } from '../src/util/errors.js';
 import { clusterYaml, specOf } from './helpers/build.js';
+import { converged } from './helpers/observed.js';
 import { base, expectDiagnostic, validate } from './helpers/spec.js';
 
 /** Three masters, a public agent group (p1) and a private one (a1, a2), and `addons` as written. */
@@ -34,18 +35,7 @@ const desire = (yaml: string): DesiredState => {
 };
 
 /** Hosts as `d` wants them, everything running. */
-function world(d: DesiredState): Map<string, ObservedHost> {
-  return new Map(
-    d.hosts.map((h) => [
-      h.host.name,
-      {
-        files: new Map(h.files.map((f) => [f.path, fingerprint(f)])),
-        managed: new Set(h.files.map((f) => f.path)),
-        activeServices: new Set(h.services.map((s) => s.name)),
-      },
-    ]),
-  );
-}
+const world = (d: DesiredState): Map<string, ObservedHost> => converged(d);
 const liveOf = (w: Map<string, ObservedHost>, extra: Partial<LiveState> = {}): LiveState => ({
   running: new Map([...w].map(([h, o]) => [h, o.activeServices])),
   zkMode: new Map(),
@@ -178,6 +168,15 @@ void test('a reload add-on reloads on a config change, restarts on a unit change
   assert.equal(u.reload, undefined);
 });
 
+/** The quorum behaviour is a preset's (etcd): set it on the generic add-on kv's desired state. */
+function quorum(d: DesiredState): DesiredState {
+  for (const h of d.hosts)
+    for (const s of h.services)
+      if (s.name === 'kv')
+        s.addon = { ...s.addon!, quorum: { leader: { port: 1, path: '/', pattern: 'x' } } };
+  return d;
+}
+
 const QUORUM = (v: string): string[] => [
   '  - name: kv',
   '    on: masters',
@@ -186,15 +185,7 @@ const QUORUM = (v: string): string[] => [
 ];
 
 void test('a quorum add-on: a new cluster starts together; a running one restarts followers first, the leader last', () => {
-  // The quorum behaviour is a preset's (etcd); set it on a generic add-on's desired state here.
-  const withQuorum = (d: DesiredState): DesiredState => {
-    for (const h of d.hosts)
-      for (const s of h.services)
-        if (s.name === 'kv')
-          s.addon = { ...s.addon!, quorum: { leader: { port: 1, path: '/', pattern: 'x' } } };
-    return d;
-  };
-  const fresh = buildPlan(withQuorum(desire(cluster(...QUORUM('a')))), new Map(), false);
+  const fresh = buildPlan(quorum(desire(cluster(...QUORUM('a')))), new Map(), false);
   const kv = fresh.phases.find((p) => p.service === 'kv')!;
   assert.equal(kv.strategy, 'ensemble');
   assert.deepEqual(
@@ -203,9 +194,9 @@ void test('a quorum add-on: a new cluster starts together; a running one restart
       .map((w) => [w.action, w.hosts.join(), w.why]),
     [['restart', 'm1,m2,m3', 'a new cluster starts together']],
   );
-  const before = withQuorum(desire(cluster(...QUORUM('a'))));
+  const before = quorum(desire(cluster(...QUORUM('a'))));
   const w = world(before);
-  const change = buildPlan(withQuorum(desire(cluster(...QUORUM('b')))), w, false);
+  const change = buildPlan(quorum(desire(cluster(...QUORUM('b')))), w, false);
   const order = schedule(change, liveOf(w, { addonLeaders: new Map([['kv', 'm1']]) }))
     .filter((x) => x.service === 'kv')
     .map((x) => [x.hosts.join(), x.why]);
@@ -217,7 +208,7 @@ void test('a quorum add-on: a new cluster starts together; a running one restart
   // With one member down, restarting another would leave 1 of 3: refused.
   const down = new Map(w);
   down.set('m3', { ...w.get('m3')!, activeServices: new Set(['zookeeper', 'mesos-master']) });
-  const only = buildPlan(withQuorum(desire(cluster(...QUORUM('b')))), down, false);
+  const only = buildPlan(quorum(desire(cluster(...QUORUM('b')))), down, false);
   assert.throws(
     () => schedule({ ...only, changes: only.changes.filter((c) => c.host !== 'm3') }, liveOf(down)),
     (e: unknown) => isMesoError(e) && e.code === 'PlanUnsafe' && /kv/.test(e.message),
@@ -225,13 +216,6 @@ void test('a quorum add-on: a new cluster starts together; a running one restart
 });
 
 void test('a quorum add-on refuses new members for a running cluster, and starts an unsettled one together', () => {
-  const quorum = (d: DesiredState): DesiredState => {
-    for (const h of d.hosts)
-      for (const s of h.services)
-        if (s.name === 'kv')
-          s.addon = { ...s.addon!, quorum: { leader: { port: 1, path: '/', pattern: 'x' } } };
-    return d;
-  };
   const kv = (hosts: string): string =>
     cluster(
       '  - name: kv',
