@@ -131,6 +131,7 @@ export function normalizeAddon(raw: Raw): AddonSpec {
   const has = (k: string): boolean => raw[k] !== undefined;
   const after = ADDON_AFTER.includes(raw['after'] as AddonAfter) ? (raw['after'] as AddonAfter) : undefined;
   const health = has('health') ? addonHealth(raw['health']) : d.health;
+  const written = config(raw['config']);
   const ports = Array.isArray(raw['ports'])
     ? raw['ports'].map(addonPort).filter((p): p is AddonPort => p !== undefined)
     : (d.ports ?? []);
@@ -142,10 +143,9 @@ export function normalizeAddon(raw: Raw): AddonSpec {
     command: typeof raw['command'] === 'string' ? raw['command'] : d.command,
     user: typeof raw['user'] === 'string' ? raw['user'] : (d.user ?? 'root'),
     // A preset's own config files stay; the spec's are added (a same path replaces the preset's).
-    config: [
-      ...(d.config ?? []).filter((f) => !config(raw['config']).some((c) => c.path === f.path)),
-      ...config(raw['config']),
-    ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    config: [...(d.config ?? []).filter((f) => !written.some((c) => c.path === f.path)), ...written].sort(
+      (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+    ),
     flags: { ...(d.flags ?? {}), ...scalars(raw['flags']) },
     env: Object.fromEntries(
       Object.entries({ ...(d.env ?? {}), ...scalars(raw['env']) }).map(([k, v]) => [k, String(v)]),

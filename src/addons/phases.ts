@@ -1,7 +1,8 @@
 // Where add-ons' service waves go in the start order, and how each is rolled (pure).
 import { softwareKey } from '../plan/software-key.js';
 import type { FileChange, PackageChange, Phase } from '../plan/types.js';
-import type { DesiredService, DesiredState, HostDesiredState } from '../render/types.js';
+import { batchSize } from '../plan/plan.js';
+import type { AddonService, DesiredService, DesiredState, HostDesiredState } from '../render/types.js';
 import { addonUnitPath } from './render.js';
 import type { AddonAfter } from './types.js';
 
@@ -14,18 +15,12 @@ const AFTER_SERVICE: Readonly<Record<AddonAfter, string>> = {
 };
 const AFTER_ORDER: readonly AddonAfter[] = ['zookeeper', 'masters', 'marathon', 'agents'];
 
-/** How many of `count` hosts may be down at once: an integer or `N%`, at least 1. */
-function batchOf(maxUnavailable: string | number, count: number): number {
-  if (typeof maxUnavailable === 'number') return Math.max(1, maxUnavailable);
-  return Math.max(1, Math.floor((count * Number(maxUnavailable.replace('%', ''))) / 100));
-}
-
 /**
  * The core phases with each add-on's phase inserted after the core phase its `after` names (or
  * where that phase would be), add-ons of the same `after` in spec order.
  */
 export function withAddonPhases(core: Phase[], desired: DesiredState): Phase[] {
-  const addons: { name: string; after: AddonAfter; phase: Phase }[] = [];
+  const addons: { name: string; svc: AddonService; phase: Phase }[] = [];
   for (const h of desired.hosts) {
     for (const s of h.services) {
       if (s.addon === undefined) continue;
@@ -37,7 +32,7 @@ export function withAddonPhases(core: Phase[], desired: DesiredState): Phase[] {
       const a = s.addon;
       addons.push({
         name: s.name,
-        after: a.after,
+        svc: a,
         phase: {
           service: s.name,
           strategy: a.quorum !== undefined ? 'ensemble' : 'batches',
@@ -53,24 +48,20 @@ export function withAddonPhases(core: Phase[], desired: DesiredState): Phase[] {
       });
     }
   }
-  const order = (name: string): number =>
-    desired.hosts.flatMap((h) => h.services).find((x) => x.name === name)?.addon?.order ?? 0;
-  for (const a of addons) {
-    const p = a.phase;
-    const s = desired.hosts.flatMap((h) => h.services).find((x) => x.name === a.name)!.addon!;
-    if (a.phase.strategy === 'ensemble') {
+  for (const { svc: s, phase: p } of addons) {
+    if (p.strategy === 'ensemble') {
       p.batchSize = 1;
       p.description =
         'a new cluster starts together; a running one restarts one member at a time, followers first, the leader last';
     } else {
-      p.batchSize = batchOf(s.maxUnavailable, p.hosts.length);
-      p.description = `add-on after ${a.after}, in batches of ${p.batchSize} (maxUnavailable)${s.reload ? '; a config change reloads it' : ''}`;
+      p.batchSize = batchSize(s.maxUnavailable, p.hosts.length);
+      p.description = `add-on after ${s.after}, in batches of ${p.batchSize} (maxUnavailable)${s.reload ? '; a config change reloads it' : ''}`;
     }
   }
-  addons.sort((a, b) => order(a.name) - order(b.name));
+  addons.sort((a, b) => a.svc.order - b.svc.order);
   const out: Phase[] = [];
   const place = (after: AddonAfter): void => {
-    for (const a of addons) if (a.after === after) out.push(a.phase);
+    for (const a of addons) if (a.svc.after === after) out.push(a.phase);
   };
   let next = 0;
   for (const phase of core) {

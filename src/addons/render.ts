@@ -25,30 +25,29 @@ const AFTER_UNIT: Readonly<Record<AddonSpec['after'], string>> = {
 const flagWords = (addon: AddonSpec): string[] =>
   Object.keys(addon.flags)
     .sort()
-    .map((k) => {
-      const v = addon.flags[k]!;
-      return systemdWord(typeof v === 'boolean' ? `--${k}=${String(v)}` : `--${k}=${String(v)}`);
-    });
+    .map((k) => systemdWord(`--${k}=${String(addon.flags[k])}`));
 
 /** A generic add-on (no preset): the spec's config files, its environment and a unit running `command`. */
 function renderGeneric(ctx: AddonContext): AddonRender {
   const { addon, topology } = ctx;
   const envFile = addonEnvPath(addon.name);
+  // docker run --env-file needs the file even when it is empty.
+  const image = addon.install.kind === 'image';
+  const header = image
+    ? `Docker --env-file of add-on ${addon.name}.`
+    : `The environment of add-on ${addon.name}.`;
   const files =
-    Object.keys(addon.env).length > 0
-      ? [{ path: envFile, content: environmentFile(`The environment of add-on ${addon.name}.`, addon.env) }]
+    image || Object.keys(addon.env).length > 0
+      ? [{ path: envFile, content: environmentFile(header, addon.env) }]
       : [];
   const after = [AFTER_UNIT[addon.after]];
-  const description = `${addon.name}`;
+  const description = addon.name;
   if (addon.install.kind === 'image') {
     const mounts = [...new Set(addon.config.map((f) => f.path.replace(/\/[^/]+$/, '') || '/'))]
       .sort()
       .map((d) => [d, d] as const);
     return {
-      files: [
-        ...files.filter((f) => f.path !== envFile),
-        { path: envFile, content: environmentFile(`Docker --env-file of add-on ${addon.name}.`, addon.env) },
-      ],
+      files,
       unit: dockerUnit({
         name: addon.name,
         cluster: topology.cluster,

@@ -5,6 +5,7 @@ import { deriveTopology } from '../model/topology.js';
 import type { Topology } from '../model/topology.js';
 import type { Diagnostic, SpecPath } from '../spec/diagnostics.js';
 import { err, rawAt, SAFE, warn } from '../spec/rule-helpers.js';
+import { corePorts } from '../spec/rules/ports.js';
 import type { Rule } from '../spec/rule-helpers.js';
 import type { Spec } from '../spec/types.js';
 import { didYouMean } from '../util/suggest.js';
@@ -12,33 +13,17 @@ import { GENERIC_FIELDS } from './normalize.js';
 import { PRESETS } from './presets/index.js';
 import type { AddonSpec } from './types.js';
 import { addonHosts, TEMPLATE_VALUES, unknownValues } from './values.js';
-import { marathonPort, masterPort } from './values.js';
 
 const CORE_UNITS = ['zookeeper', 'mesos-master', 'marathon', 'mesos-agent', 'mesos-slave', 'mesos'];
 
-/** Every port the core listens on, per host: (port/protocol) -> who. */
-function corePorts(spec: Spec): Map<string, Map<string, string>> {
+/** Every port the core listens on, per host: (port/protocol) -> who (the first user, as the ports rule has it). */
+function coreUsers(spec: Spec): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
-  const claim = (host: string, port: number, what: string): void => {
-    const m = out.get(host) ?? new Map<string, string>();
-    out.set(host, m);
-    if (!m.has(`${port}/tcp`)) m.set(`${port}/tcp`, what);
-  };
-  const zk = spec.zookeeper;
-  for (const e of ensembleEntries(spec)) {
-    claim(e.host.name, zk.clientPort, 'ZooKeeper clientPort');
-    claim(e.host.name, zk.peerPort, 'ZooKeeper peerPort');
-    claim(e.host.name, zk.electionPort, 'ZooKeeper electionPort');
+  for (const c of corePorts(spec)) {
+    const m = out.get(c.host) ?? new Map<string, string>();
+    out.set(c.host, m);
+    if (!m.has(`${c.port}/tcp`)) m.set(`${c.port}/tcp`, c.what);
   }
-  for (const h of spec.masters.hosts) {
-    claim(h.name, masterPort(spec), 'mesos-master');
-    if (spec.marathon.enabled) {
-      claim(h.name, marathonPort(spec), 'Marathon http_port');
-      claim(h.name, Number(spec.marathon.flags['https_port'] ?? 8443), 'Marathon https_port');
-    }
-  }
-  for (const g of spec.agents)
-    for (const h of g.hosts) claim(h.name, Number(g.flags['port'] ?? 5051), 'mesos-agent');
   return out;
 }
 
@@ -241,7 +226,7 @@ export const addonRules: Rule = ({ spec, raw }) => {
     else seen.set(a.name, i);
   });
   // Ports: each host's core ports, then the add-ons in spec order; the later one is reported.
-  const used = corePorts(spec);
+  const used = coreUsers(spec);
   spec.addons.forEach((a, i) => {
     const hosts = addonHosts(spec, topology, a.on).map((h) => h.name);
     a.ports.forEach((p, j) => {

@@ -267,7 +267,6 @@ function addonWaves(phase: Phase, changes: readonly ServiceChange[], live: LiveS
   const restarts = changes.filter((c) => c.action === 'restart' && c.reload !== true).map((c) => c.host);
   const waves: Wave[] = [];
   if (phase.addon?.quorum !== undefined) {
-    // A member meso never configured, or one that is down, is no member of a cluster to keep yet.
     // Established members: running as meso configured them (no new unit, no restart left over).
     const settling = new Set(
       changes.filter((c) => c.fresh === true || c.unsettled === true).map((c) => c.host),

@@ -2,11 +2,21 @@ import type { Diagnostic, SpecPath } from '../diagnostics.js';
 import { ensembleEntries } from '../../model/hosts.js';
 import { err, rawAt } from '../rule-helpers.js';
 import type { Rule } from '../rule-helpers.js';
+import type { Spec } from '../types.js';
 
 // --- ports ----------------------------------------------------------------------------------------
 
-export const ports: Rule = ({ spec, raw }) => {
-  const out: Diagnostic[] = [];
+/** One port a core service listens on, on one host, with the spec path that sets it. */
+export interface CorePort {
+  host: string;
+  port: number;
+  what: string;
+  path: SpecPath;
+}
+
+/** Every port the core listens on, host by host, in claim order (ZooKeeper, masters, Marathon, agents). */
+export function corePorts(spec: Spec): CorePort[] {
+  const out: CorePort[] = [];
   const zk = spec.zookeeper;
   const zkPorts: [string, number][] = [
     ['clientPort', zk.clientPort],
@@ -22,6 +32,25 @@ export const ports: Rule = ({ spec, raw }) => {
     : [];
   const ensemble = new Set(ensembleEntries(spec).map((e) => e.host.name));
   const masters = new Set(spec.masters.hosts.map((h) => h.name));
+  const claim = (host: string, port: number, what: string, path: SpecPath): void => {
+    out.push({ host, port, what, path });
+  };
+  for (const name of ensemble)
+    for (const [k, p] of zkPorts) claim(name, p, `ZooKeeper ${k}`, ['zookeeper', k]);
+  for (const name of masters) {
+    claim(name, masterPort, 'mesos-master', ['masters', 'flags', 'port']);
+    if (spec.marathon.enabled)
+      for (const [k, p] of marathonPorts) claim(name, p, `Marathon ${k}`, ['marathon', 'flags', k]);
+  }
+  spec.agents.forEach((g, i) => {
+    const port = Number(g.flags['port'] ?? 5051);
+    for (const h of g.hosts) claim(h.name, port, 'mesos-agent', ['agents', i, 'flags', 'port']);
+  });
+  return out;
+}
+
+export const ports: Rule = ({ spec, raw }) => {
+  const out: Diagnostic[] = [];
   // Per host: port -> what uses it; the first user wins, later ones are reported where they are set.
   const used = new Map<string, Map<number, { what: string; path: SpecPath }>>();
   const reported = new Set<string>();
@@ -43,16 +72,6 @@ export const ports: Rule = ({ spec, raw }) => {
       err(at, `port ${port} on ${host} is already used by ${other}`, 'give each service its own port'),
     );
   };
-  for (const name of ensemble)
-    for (const [k, p] of zkPorts) claim(name, p, `ZooKeeper ${k}`, ['zookeeper', k]);
-  for (const name of masters) {
-    claim(name, masterPort, 'mesos-master', ['masters', 'flags', 'port']);
-    if (spec.marathon.enabled)
-      for (const [k, p] of marathonPorts) claim(name, p, `Marathon ${k}`, ['marathon', 'flags', k]);
-  }
-  spec.agents.forEach((g, i) => {
-    const port = Number(g.flags['port'] ?? 5051);
-    for (const h of g.hosts) claim(h.name, port, 'mesos-agent', ['agents', i, 'flags', 'port']);
-  });
+  for (const c of corePorts(spec)) claim(c.host, c.port, c.what, c.path);
   return out;
 };
