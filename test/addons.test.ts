@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { schedule } from '../src/apply/schedule.js';
 import type { LiveState } from '../src/apply/schedule.js';
 import { assembleEndpoints } from '../src/engine/assemble-endpoints.js';
+import type { Endpoints, EndpointsInput } from '../src/engine/assemble-endpoints.js';
 import { addonHosts } from '../src/addons/render.js';
 import { systemdWord } from '../src/addons/unit.js';
 import { deriveTopology } from '../src/model/topology.js';
@@ -356,34 +357,23 @@ void test('endpoints list each add-on on each host, at its http health port or i
     cluster(...HELLO, '  - { name: dns, on: masters, command: /bin/true, ports: ["53/udp"] }'),
   );
   const t = deriveTopology(s);
-  const e = assembleEndpoints({
-    topology: t,
-    scheme: 'http',
-    masterPort: 5050,
-    agentPorts: new Map(),
-    marathonPort: undefined,
-    looks: new Map(),
-    listed: undefined,
-    balancers: undefined,
-    addons: s.addons.map((a) => ({
-      name: a.name,
-      hosts: addonHosts(s, t, a.on),
-      ports: a.ports,
-      health: a.health,
-    })),
-  });
+  const endpointsWith = (addons: EndpointsInput['addons']): Endpoints =>
+    assembleEndpoints({
+      topology: t,
+      scheme: 'http',
+      masterPort: 5050,
+      agentPorts: new Map(),
+      marathonPort: undefined,
+      looks: new Map(),
+      listed: undefined,
+      balancers: undefined,
+      addons,
+    });
+  const e = endpointsWith(
+    s.addons.map((a) => ({ name: a.name, hosts: addonHosts(s, t, a.on), ports: a.ports, health: a.health })),
+  );
   // A cluster without add-ons keeps the shape it had: no addons key at all.
-  const plain = assembleEndpoints({
-    topology: t,
-    scheme: 'http',
-    masterPort: 5050,
-    agentPorts: new Map(),
-    marathonPort: undefined,
-    looks: new Map(),
-    listed: undefined,
-    balancers: undefined,
-    addons: [],
-  });
+  const plain = endpointsWith([]);
   assert.equal('addons' in plain, false);
   assert.deepEqual(
     (e.addons ?? []).map((a) => `${a.name} ${a.host} ${a.url}`),
